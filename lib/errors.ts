@@ -1,0 +1,33 @@
+import { writeSync } from 'node:fs';
+
+/**
+ * An error the user can act on: printed as one `pipenv-fhs: ...` line on
+ * stderr, and the process exits with `exitCode`. Anything else that escapes is
+ * a bug and still gets one line, with exit 70 (EX_SOFTWARE).
+ */
+export class ShimError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Diagnostics go straight to fd 2: the `process.stderr` getter can switch a
+ * shared terminal descriptor to non-blocking mode under the child's feet.
+ */
+export function say(message: string): void {
+  writeSync(2, `pipenv-fhs: ${message}\n`);
+}
+
+export function exitWith(error: unknown): never {
+  if (error instanceof ShimError) {
+    say(error.message);
+    process.exit(error.exitCode);
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  say(`internal error: ${text.split('\n')[0]}`);
+  process.exit(70);
+}

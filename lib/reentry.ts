@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * The one marker variable. The shim sets it on every pipenv it starts, naming
+ * the candidates tried so far; a candidate that leads back to the shim (a
+ * script that execs it) is then skipped. Because a real pipenv passes its
+ * environment on, the marker also reaches later, legitimate calls (`pipenv run
+ * make` whose Makefile calls pipenv): those must not trust it. Only a call that
+ * provably comes straight back through a tried candidate does.
+ */
+export const MARKER = 'PIPENV_FHS_TRIED';
+
+export interface Marker {
+  /** PID of the shim that set the marker. */
+  pid: number;
+  /** Whether that shim replaced itself with the candidate (execve) or spawned it. */
+  exec: boolean;
+  /** The arguments it passed. */
+  args: string[];
+  /** Paths it and its predecessors ran, in order. */
+  tried: string[];
+}
+
+export function encodeMarker(marker: Marker): string {
+  return JSON.stringify(marker);
+}
+
+function parseMarker(text: string | undefined): Marker | undefined {
+  if (!text) return undefined;
+  try {
+    const value = JSON.parse(text);
+    if (
+      Number.isInteger(value.pid) &&
+      typeof value.exec === 'boolean' &&
+      Array.isArray(value.args) &&
+      Array.isArray(value.tried)
+    ) {
+      return value as Marker;
+    }
+  } catch {
+    // A marker we cannot read proves nothing: treat the call as a fresh one.
+  }
+  return undefined;
+}
+
+function cmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
+
+function parentOf(pid: number): number {
+  try {
+    // The command name in field 2 may hold spaces and parentheses: read after its last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
+/** Wrappers may put options in front, never drop any: pipenv's own `run` always does. */
+function endsWith(args: string[], tail: string[]): boolean {
+  const offset = args.length - tail.length;
+  return offset >= 0 && tail.every((arg, i) => args[offset + i] === arg);
+}
+
+/**
+ * The candidates already tried, if this call came straight back through one of
+ * them; otherwise none. "Straight back" means: with the same arguments (or more
+ * in front), and either as the very process the shim exec'd, or below it through
+ * processes that are all running a tried candidate (a script that calls the shim
+ * without exec).
+ */
+export function triedBefore(
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  self = { pid: process.pid, ppid: process.ppid },
+): string[] {
+  const marker = parseMarker(env[MARKER]);
+  if (!marker || !endsWith(args, marker.args)) return [];
+  const runsTried = (pid: number) => cmdline(pid).some((arg) => marker.tried.includes(arg));
+  if (marker.exec && self.pid === marker.pid) return marker.tried;
+  for (let pid = self.ppid; pid > 1; pid = parentOf(pid)) {
+    if (pid === marker.pid) return !marker.exec || runsTried(pid) ? marker.tried : [];
+    if (!runsTried(pid)) return [];
+  }
+  return [];
+}
