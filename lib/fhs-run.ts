@@ -1,6 +1,158 @@
-import { ShimError } from './errors';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ensureBuilt } from './build';
+import { builtEnvironment } from './cache';
+import { ShimError, say } from './errors';
+import { ENV_NAME } from './expression';
+import { findRealPipenv } from './find-pipenv';
+import { firstChildOf, ignoring, runForeground, willExec, type Command } from './foreground';
 import type { Launch } from './launch';
+import { runPassthrough } from './passthrough';
+import { noteDefaultPython, planEnvironment, type Plan } from './plan';
+import { MARKER, encodeMarker, triedBefore } from './reentry';
 
-export function runInEnvironment(_launch: Launch, _env: NodeJS.ProcessEnv): void {
-  throw new ShimError('FHS mode is not available yet; set PIPENV_FHS=off to run pipenv directly', 2);
+/** Set inside an environment to its store path: how a shim knows it is already in. */
+export const ACTIVE = 'PIPENV_FHS_ACTIVE';
+
+/** What the expression's extraInstallCommands record in the environment. */
+interface EnvironmentInfo {
+  python: string;
+  pythonVersion: string;
+  pipenv: string;
+}
+
+function readInfo(environment: string): EnvironmentInfo {
+  const path = join(environment, 'share/pipenv-fhs/env.json');
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as EnvironmentInfo;
+  } catch {
+    throw new ShimError(`${path} is missing or unreadable: not an environment built by pipenv-fhs`);
+  }
+}
+
+/**
+ * The store path of the pipenv-fhs environment this process runs in, if any.
+ * The marker alone could have leaked out of a sandbox; `/.host-etc` alone is
+ * any FHS environment's (steam-run's too). Both together are ours.
+ */
+function activeEnvironment(env: NodeJS.ProcessEnv): string | undefined {
+  return env[ACTIVE] && existsSync('/.host-etc') ? env[ACTIVE] : undefined;
+}
+
+/** Shell completion and pipenv's own --help/--version need no environment while a pipenv is at hand. */
+function needsNoEnvironment(args: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  if (env._PIPENV_COMPLETE || env._ARGCOMPLETE) return true;
+  const run = args.indexOf('run');
+  const own = run < 0 ? args : args.slice(0, run);
+  return own.some((arg) => arg === '--help' || arg === '-h' || arg === '--version');
+}
+
+function hostPipenvAtHand(launch: Launch, env: NodeJS.ProcessEnv): boolean {
+  try {
+    findRealPipenv(env.PATH, launch.self, triedBefore(env, launch.args));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The `_manylinux` directory, first on PYTHONPATH, then the caller's entries if
+ * there are any: an empty entry would put the current directory on the path.
+ */
+export function manylinuxDir(launch: Launch): string {
+  const dir = join(dirname(dirname(launch.self)), 'python');
+  // Whoever can write there decides which wheels pip accepts, in every project.
+  if (statSync(dir).mode & 0o022) throw new ShimError(`${dir} is writable by others than its owner: refusing to use it`);
+  return dir;
+}
+
+function pythonPath(dir: string, current: string | undefined): string {
+  if (!current) return dir;
+  if (current === dir || current.startsWith(`${dir}:`)) return current;
+  return `${dir}:${current}`;
+}
+
+/** `PIPENV_FHS_PIPENV`: the environment's own pipenv, the host's found on PATH, or a path. */
+function choosePipenv(launch: Launch, env: NodeJS.ProcessEnv, info: EnvironmentInfo): Command {
+  const setting = env.PIPENV_FHS_PIPENV || 'env';
+  if (setting === 'env') return { file: info.pipenv, args: launch.args, env };
+  if (setting === 'host') {
+    const tried = triedBefore(env, launch.args);
+    const { path } = findRealPipenv(env.PATH, launch.self, tried);
+    const marker = { pid: process.pid, exec: willExec({ fds: launch.fds }), args: launch.args, tried: [...tried, path] };
+    return { file: path, args: launch.args, env: { ...env, [MARKER]: encodeMarker(marker) } };
+  }
+  if (!setting.startsWith('/')) {
+    throw new ShimError(`PIPENV_FHS_PIPENV=${JSON.stringify(setting)} is not valid: use env, host or an absolute path`, 2);
+  }
+  if (!existsSync(setting)) throw new ShimError(`PIPENV_FHS_PIPENV: ${setting} does not exist`, 2);
+  return { file: setting, args: launch.args, env };
+}
+
+/** What bwrap gets in place of the dispositions it would die of (see runInside). */
+const SANDBOX_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * bwrap dies of SIGINT, SIGTERM and SIGHUP, and its --die-with-parent then
+ * SIGKILLs pipenv before pipenv's own cleanup. So bwrap starts with them ignored,
+ * pipenv gets them back (`env --default-signal`) unless the caller itself ignored
+ * them, and this process stays as parent to hand SIGTERM and SIGHUP to pipenv.
+ * Ctrl-C reaches pipenv from the terminal directly. The status that comes back
+ * for a signal death is bwrap's 128+n.
+ */
+function runInside(environment: string, pipenv: Command, launch: Launch): void {
+  const reset = SANDBOX_SIGNALS.filter((s) => !launch.ignoredSignals.includes(s as NodeJS.Signals));
+  const envArgs = reset.length ? [`--default-signal=${reset.map((s) => s.slice(3)).join(',')}`] : [];
+  const launcher: Command = {
+    file: join(environment, 'bin', ENV_NAME),
+    args: [...envArgs, '--', pipenv.file, ...pipenv.args],
+    env: pipenv.env,
+  };
+  const ignored = [...new Set([...SANDBOX_SIGNALS, ...launch.ignoredSignals])];
+  runForeground(ignoring(launcher, ignored), {
+    fds: launch.fds,
+    keepParent: true,
+    signalTarget: (bwrap) => firstChildOf(bwrap) ?? bwrap,
+  });
+}
+
+export async function runInEnvironment(launch: Launch, env: NodeJS.ProcessEnv): Promise<void> {
+  const plan: Plan = planEnvironment(launch.args, env);
+  let environment = builtEnvironment(plan.paths);
+  if (!environment && needsNoEnvironment(launch.args, env) && hostPipenvAtHand(launch, env)) {
+    return runPassthrough(launch, env);
+  }
+  if (!environment) {
+    environment = await ensureBuilt({
+      paths: plan.paths,
+      expression: plan.expression,
+      description: describe(plan),
+      sources: new Map(plan.packages.map((p) => [p.attr, p.source])),
+      quiet: env.PIPENV_FHS_QUIET === '1',
+    });
+    noteDefaultPython(plan, readInfo(environment).pythonVersion);
+  }
+  const info = readInfo(environment);
+  const inner = {
+    ...env,
+    PYTHONPATH: pythonPath(manylinuxDir(launch), env.PYTHONPATH),
+    [ACTIVE]: environment,
+  };
+  const pipenv = choosePipenv(launch, inner, info);
+  const active = activeEnvironment(env);
+  if (active === environment) {
+    // Already inside (pipenv shell, pipenv run): no second sandbox.
+    return runForeground(ignoring(pipenv, launch.ignoredSignals), { fds: launch.fds });
+  }
+  if (active && env.PIPENV_FHS_QUIET !== '1') {
+    say(`inside another project's environment (${active}): starting this project's (${environment}) within it`);
+  }
+  runInside(environment, pipenv, launch);
+}
+
+function describe(plan: Plan): string {
+  const python = plan.python.version ? `Python ${plan.python.version}` : 'the default Python';
+  const extras = plan.packages.map((p) => p.attr);
+  return extras.length ? `${python} with ${extras.join(', ')}` : python;
 }

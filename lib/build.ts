@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { writeSync } from 'node:fs';
+import which from 'which';
+import { builtEnvironment, ensurePrivateDir, writeFileAtomic, type EnvironmentPaths } from './cache';
+import { ShimError } from './errors';
+import { MISSING_ATTRIBUTE } from './expression';
+import { withLock } from './lock';
+import { Progress } from './progress';
+
+export interface BuildRequest {
+  paths: EnvironmentPaths;
+  expression: string;
+  /** What is being built, in words: "Python 3.11 with fhsdemo". */
+  description: string;
+  /** Where each extra attribute was named, to complete Nix's "no attribute" error. */
+  sources: Map<string, string>;
+  quiet: boolean;
+}
+
+/**
+ * Build the environment unless it is there, one nix-build at a time per
+ * environment: callers that find a build running wait for it and use its result.
+ * Returns the environment's store path.
+ */
+export async function ensureBuilt(request: BuildRequest): Promise<string> {
+  const progress = new Progress(request.quiet);
+  ensurePrivateDir(request.paths.dir);
+  const onWait = (pid: number) => progress.say(`waiting for the build of ${request.description} (pid ${pid})`);
+  return withLock(request.paths.lock, onWait, async () => {
+    // Whoever held the lock may have built it meanwhile.
+    const done = builtEnvironment(request.paths);
+    if (done) return done;
+    writeFileAtomic(request.paths.expression, request.expression);
+    const started = Date.now();
+    progress.say(`building the FHS environment for ${request.description}`);
+    await nixBuild(request, progress);
+    const built = builtEnvironment(request.paths);
+    if (!built) throw new ShimError(`nix-build left no environment at ${request.paths.outLink}`);
+    progress.say(`environment ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${built}`);
+    return built;
+  });
+}
+
+function nixBuild(request: BuildRequest, progress: Progress): Promise<void> {
+  const nixBuildPath = which.sync('nix-build', { nothrow: true });
+  if (!nixBuildPath) throw new ShimError('nix-build not found on PATH: pipenv-fhs needs Nix', 127);
+  const args = [request.paths.expression, '-o', request.paths.outLink];
+  // stdout carries the store path only, and must never reach pipenv's stdout.
+  const child = spawn(nixBuildPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const lines: string[] = [];
+  let partial = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      progress.status(line);
+    }
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', (error) => reject(new ShimError(`cannot run nix-build: ${error.message}`)));
+    child.on('close', (code, signal) => {
+      progress.clear();
+      if (code === 0) return resolve();
+      if (partial) lines.push(partial);
+      reject(buildFailure(request, lines, signal ?? `exit ${code}`));
+    });
+  });
+}
+
+/** Nix's own error lines, then one line of ours naming what failed. */
+function buildFailure(request: BuildRequest, lines: string[], status: string): ShimError {
+  const first = lines.findIndex((line) => line.startsWith('error'));
+  const errorLines = first < 0 ? lines.slice(-20) : lines.slice(first);
+  for (const line of errorLines) writeSync(2, `${line}\n`);
+  const missing = errorLines.join('\n').match(new RegExp(`${MISSING_ATTRIBUTE}([\\w.-]+)`));
+  const why = missing
+    ? `nixpkgs has no attribute ${missing[1]} (named in ${request.sources.get(missing[1]) ?? 'the Python choice'})`
+    : `nix-build failed (${status}); expression: ${request.paths.expression}`;
+  return new ShimError(`building the environment for ${request.description} failed: ${why}`);
+}

@@ -1,0 +1,112 @@
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ShimError } from './errors';
+
+export interface Nixpkgs {
+  /** Nix text that evaluates to the nixpkgs function: a store or checkout path, or `<nixpkgs>`. */
+  expr: string;
+  /** What the cache key covers: real path plus checked-out commit, or the entry's text. */
+  identity: string;
+  /** Where it came from, for messages and `pipenv-fhs status`. */
+  source: string;
+}
+
+/** Entries Nix itself takes for URLs rather than paths (EvalSettings::isPseudoUrl, flake:). */
+const NOT_A_PATH = /^(channel:|flake:|[a-z][a-z0-9+.-]*:\/\/)/;
+
+/** Nix's own default when NIX_PATH is unset or empty (Nix 2.x). */
+function defaultNixPath(env: NodeJS.ProcessEnv): string {
+  return [
+    `${env.HOME ?? ''}/.nix-defexpr/channels`,
+    'nixpkgs=/nix/var/nix/profiles/per-user/root/channels/nixpkgs',
+    '/nix/var/nix/profiles/per-user/root/channels',
+  ].join(':');
+}
+
+/**
+ * Split NIX_PATH as Nix does: on colons, except the one that follows a URL
+ * scheme (`nixpkgs=https://...`, `nixpkgs=flake:nixpkgs`).
+ */
+export function splitNixPath(text: string): string[] {
+  const parts = text.split(':');
+  const entries: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    let entry = parts[i];
+    const value = entry.slice(entry.indexOf('=') + 1);
+    if (i + 1 < parts.length && NOT_A_PATH.test(`${value}:${parts[i + 1]}`)) {
+      entry = `${entry}:${parts[++i]}`;
+    }
+    if (entry) entries.push(entry);
+  }
+  return entries;
+}
+
+/** The commit a git checkout has out, or '' (not a checkout, or unreadable). */
+function gitCommit(dir: string): string {
+  try {
+    let gitDir = join(dir, '.git');
+    if (statSync(gitDir).isFile()) {
+      // A worktree or submodule: `.git` is a file naming the real directory.
+      gitDir = readFileSync(gitDir, 'utf8').replace(/^gitdir: /, '').trim();
+    }
+    const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
+    if (!head.startsWith('ref: ')) return head;
+    const ref = head.slice(5);
+    if (existsSync(join(gitDir, ref))) return readFileSync(join(gitDir, ref), 'utf8').trim();
+    const packed = readFileSync(join(gitDir, 'packed-refs'), 'utf8');
+    return packed.split('\n').find((line) => line.endsWith(` ${ref}`))?.split(' ')[0] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** A path as Nix text: a plain literal where Nix's path syntax allows, else built from a string. */
+function nixPath(path: string): string {
+  return /^(\/[A-Za-z0-9._+-]+)+$/.test(path) ? path : `(/. + ${nixString(path)})`;
+}
+
+/** Nix string literal: nothing inside can end it or interpolate. */
+export function nixString(text: string): string {
+  return `"${text.replace(/[\\"$]/g, (c) => `\\${c}`).replace(/\n/g, '\\n')}"`;
+}
+
+function fromPath(path: string, source: string): Nixpkgs {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    throw new ShimError(`${source}: nixpkgs path ${path} does not exist`, 2);
+  }
+  const commit = gitCommit(real);
+  return {
+    expr: nixPath(real),
+    identity: commit ? `${real}@${commit}` : real,
+    source,
+  };
+}
+
+/**
+ * The nixpkgs to build from: `PIPENV_FHS_NIXPKGS`, else what `<nixpkgs>` means
+ * under NIX_PATH (or Nix's default search path). Costs a few stats: no Nix
+ * evaluation.
+ */
+export function resolveNixpkgs(env: NodeJS.ProcessEnv): Nixpkgs {
+  if (env.PIPENV_FHS_NIXPKGS) return fromPath(env.PIPENV_FHS_NIXPKGS, 'PIPENV_FHS_NIXPKGS');
+  const source = env.NIX_PATH ? 'NIX_PATH' : "Nix's default search path";
+  for (const entry of splitNixPath(env.NIX_PATH || defaultNixPath(env))) {
+    const eq = entry.indexOf('=');
+    const prefix = eq < 0 ? '' : entry.slice(0, eq);
+    const value = entry.slice(eq + 1);
+    if (NOT_A_PATH.test(value)) {
+      // Nix fetches these itself; the text is all we can key on.
+      if (prefix === 'nixpkgs') return { expr: '<nixpkgs>', identity: value, source };
+      continue;
+    }
+    if (prefix === 'nixpkgs' && existsSync(value)) return fromPath(value, source);
+    if (prefix === '' && existsSync(join(value, 'nixpkgs'))) return fromPath(join(value, 'nixpkgs'), source);
+  }
+  throw new ShimError(
+    `cannot find nixpkgs in ${source}: set NIX_PATH (nixpkgs=...) or PIPENV_FHS_NIXPKGS`,
+    2,
+  );
+}
