@@ -15,6 +15,8 @@ export interface BuildRequest {
   /** Where each extra attribute was named, to complete Nix's "no attribute" error. */
   sources: Map<string, string>;
   quiet: boolean;
+  /** Build again even though the out-link resolves (`pipenv-fhs build --force`). */
+  force?: boolean;
 }
 
 /**
@@ -29,7 +31,7 @@ export async function ensureBuilt(request: BuildRequest): Promise<string> {
   return withLock(request.paths.lock, onWait, async () => {
     // Whoever held the lock may have built it meanwhile.
     const done = builtEnvironment(request.paths);
-    if (done) return done;
+    if (done && !request.force) return done;
     writeFileAtomic(request.paths.expression, request.expression);
     const started = Date.now();
     progress.say(`building the FHS environment for ${request.description}`);
@@ -45,6 +47,8 @@ function nixBuild(request: BuildRequest, progress: Progress): Promise<void> {
   const nixBuildPath = which.sync('nix-build', { nothrow: true });
   if (!nixBuildPath) throw new ShimError('nix-build not found on PATH: pipenv-fhs needs Nix', 127);
   const args = [request.paths.expression, '-o', request.paths.outLink];
+  // Realised outputs are valid and would just be linked again: --check rebuilds them.
+  if (request.force) args.push('--check');
   // stdout carries the store path only, and must never reach pipenv's stdout.
   const child = spawn(nixBuildPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const lines: string[] = [];

@@ -71,7 +71,9 @@ ${extras}  ];
     pipenv = "\${pipenv}/bin/pipenv";
   };
 in
-buildFHSEnv ({
+# multiArch stays at its default, false (nixpkgs PR 240860): 23.05 as released rejects the
+# argument, and buildFHSEnv is a functor whose functionArgs cannot be asked first.
+buildFHSEnv {
   name = "${ENV_NAME}";
   # nixpkgs' own list of what manylinux1 wheels may link to: a superset of manylinux2014.
   targetPkgs = pkgs: pkgs.pythonManylinuxPackages.manylinux1 ++ [ python pipenv ] ++ extraPackages;
@@ -83,7 +85,5 @@ buildFHSEnv ({
     EOF
   '';
 }
-# 32-bit libraries need an ia32 kernel at build time; older releases lack the switch.
-// (if (builtins.functionArgs buildFHSEnv) ? multiArch then { multiArch = false; } else { }))
 `;
 }

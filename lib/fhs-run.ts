@@ -15,7 +15,7 @@ import { MARKER, encodeMarker, triedBefore } from './reentry';
 export const ACTIVE = 'PIPENV_FHS_ACTIVE';
 
 /** What the expression's extraInstallCommands record in the environment. */
-interface EnvironmentInfo {
+export interface EnvironmentInfo {
   python: string;
   pythonVersion: string;
   pipenv: string;
@@ -101,13 +101,13 @@ const SANDBOX_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  * Ctrl-C reaches pipenv from the terminal directly. The status that comes back
  * for a signal death is bwrap's 128+n.
  */
-function runInside(environment: string, pipenv: Command, launch: Launch): void {
+function runInside(environment: string, command: Command, launch: Launch): void {
   const reset = SANDBOX_SIGNALS.filter((s) => !launch.ignoredSignals.includes(s as NodeJS.Signals));
   const envArgs = reset.length ? [`--default-signal=${reset.map((s) => s.slice(3)).join(',')}`] : [];
   const launcher: Command = {
     file: join(environment, 'bin', ENV_NAME),
-    args: [...envArgs, '--', pipenv.file, ...pipenv.args],
-    env: pipenv.env,
+    args: [...envArgs, '--', command.file, ...command.args],
+    env: command.env,
   };
   const ignored = [...new Set([...SANDBOX_SIGNALS, ...launch.ignoredSignals])];
   runForeground(ignoring(launcher, ignored), {
@@ -117,41 +117,61 @@ function runInside(environment: string, pipenv: Command, launch: Launch): void {
   });
 }
 
-export async function runInEnvironment(launch: Launch, env: NodeJS.ProcessEnv): Promise<void> {
-  const plan: Plan = planEnvironment(launch.args, env);
-  let environment = builtEnvironment(plan.paths);
-  if (!environment && needsNoEnvironment(launch.args, env) && hostPipenvAtHand(launch, env)) {
-    return runPassthrough(launch, env);
-  }
-  if (!environment) {
-    environment = await ensureBuilt({
-      paths: plan.paths,
-      expression: plan.expression,
-      description: describe(plan),
-      sources: new Map(plan.packages.map((p) => [p.attr, p.source])),
-      quiet: env.PIPENV_FHS_QUIET === '1',
-    });
-    noteDefaultPython(plan, readInfo(environment).pythonVersion);
-  }
-  const info = readInfo(environment);
-  const inner = {
-    ...env,
-    PYTHONPATH: pythonPath(manylinuxDir(launch), env.PYTHONPATH),
-    [ACTIVE]: environment,
-  };
-  const pipenv = choosePipenv(launch, inner, info);
+/**
+ * This plan's environment, built now if it is not there yet (or, with `force`,
+ * built again). Returns its store path.
+ */
+export async function buildEnvironment(plan: Plan, env: NodeJS.ProcessEnv, force = false): Promise<string> {
+  const environment = force ? undefined : builtEnvironment(plan.paths);
+  if (environment) return environment;
+  const built = await ensureBuilt({
+    paths: plan.paths,
+    expression: plan.expression,
+    description: describe(plan),
+    sources: new Map(plan.packages.map((p) => [p.attr, p.source])),
+    quiet: env.PIPENV_FHS_QUIET === '1',
+    force,
+  });
+  noteDefaultPython(plan, readInfo(built).pythonVersion);
+  return built;
+}
+
+/**
+ * Run a command inside the environment with the PYTHONPATH and marker pipenv
+ * gets: directly when this process already runs inside that very environment,
+ * else through its launcher.
+ */
+export function runInsideEnvironment(
+  environment: string,
+  launch: Launch,
+  env: NodeJS.ProcessEnv,
+  command: (inner: NodeJS.ProcessEnv, info: EnvironmentInfo) => Command,
+): void {
+  const inner = { ...env, PYTHONPATH: pythonPath(manylinuxDir(launch), env.PYTHONPATH), [ACTIVE]: environment };
+  const target = command(inner, readInfo(environment));
   const active = activeEnvironment(env);
   if (active === environment) {
     // Already inside (pipenv shell, pipenv run): no second sandbox.
-    return runForeground(ignoring(pipenv, launch.ignoredSignals), { fds: launch.fds });
+    return runForeground(ignoring(target, launch.ignoredSignals), { fds: launch.fds });
   }
   if (active && env.PIPENV_FHS_QUIET !== '1') {
     say(`inside another project's environment (${active}): starting this project's (${environment}) within it`);
   }
-  runInside(environment, pipenv, launch);
+  runInside(environment, target, launch);
 }
 
-function describe(plan: Plan): string {
+/** The shim's FHS mode: pipenv, with its arguments, inside this project's environment. */
+export async function runInEnvironment(launch: Launch, env: NodeJS.ProcessEnv): Promise<void> {
+  const plan = planEnvironment(launch.args, env);
+  const built = builtEnvironment(plan.paths);
+  if (!built && needsNoEnvironment(launch.args, env) && hostPipenvAtHand(launch, env)) {
+    return runPassthrough(launch, env);
+  }
+  const environment = built ?? (await buildEnvironment(plan, env));
+  runInsideEnvironment(environment, launch, env, (inner, info) => choosePipenv(launch, inner, info));
+}
+
+export function describe(plan: Plan): string {
   const python = plan.python.version ? `Python ${plan.python.version}` : 'the default Python';
   const extras = plan.packages.map((p) => p.attr);
   return extras.length ? `${python} with ${extras.join(', ')}` : python;
