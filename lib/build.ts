@@ -15,8 +15,10 @@ export interface BuildRequest {
   /** Where each extra attribute was named, to complete Nix's "no attribute" error. */
   sources: Map<string, string>;
   quiet: boolean;
-  /** Build again even though the out-link resolves (`pipenv-fhs build --force`). */
+  /** Evaluate and build again even though the out-link resolves (`pipenv-fhs build --force`). */
   force?: boolean;
+  /** Fetch moving references (URLs, flakes) again rather than from Nix's cache. */
+  refresh?: boolean;
 }
 
 /**
@@ -47,8 +49,7 @@ function nixBuild(request: BuildRequest, progress: Progress): Promise<void> {
   const nixBuildPath = which.sync('nix-build', { nothrow: true });
   if (!nixBuildPath) throw new ShimError('nix-build not found on PATH: pipenv-fhs needs Nix', 127);
   const args = [request.paths.expression, '-o', request.paths.outLink];
-  // Realised outputs are valid and would just be linked again: --check rebuilds them.
-  if (request.force) args.push('--check');
+  if (request.refresh) args.push('--option', 'tarball-ttl', '0');
   // stdout carries the store path only, and must never reach pipenv's stdout.
   const child = spawn(nixBuildPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const lines: string[] = [];
@@ -79,7 +80,7 @@ function buildFailure(request: BuildRequest, lines: string[], status: string): S
   for (const line of errorLines) writeSync(2, `${line}\n`);
   const missing = errorLines.join('\n').match(new RegExp(`${MISSING_ATTRIBUTE}([\\w.-]+)`));
   const why = missing
-    ? `nixpkgs has no attribute ${missing[1]} (named in ${request.sources.get(missing[1]) ?? 'the Python choice'})`
+    ? `nixpkgs has no attribute ${missing[1]} (named in ${request.sources.get(missing[1])})`
     : `nix-build failed (${status}); expression: ${request.paths.expression}`;
   return new ShimError(`building the environment for ${request.description} failed: ${why}`);
 }

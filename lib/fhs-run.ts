@@ -121,16 +121,21 @@ function runInside(environment: string, command: Command, launch: Launch): void 
  * This plan's environment, built now if it is not there yet (or, with `force`,
  * built again). Returns its store path.
  */
-export async function buildEnvironment(plan: Plan, env: NodeJS.ProcessEnv, force = false): Promise<string> {
+export async function buildEnvironment(
+  plan: Plan,
+  env: NodeJS.ProcessEnv,
+  { force = false, refresh = false } = {},
+): Promise<string> {
   const environment = force ? undefined : builtEnvironment(plan.paths);
   if (environment) return environment;
   const built = await ensureBuilt({
     paths: plan.paths,
     expression: plan.expression,
     description: describe(plan),
-    sources: new Map(plan.packages.map((p) => [p.attr, p.source])),
+    sources: new Map([[plan.python.attr, plan.python.source], ...plan.packages.map((p) => [p.attr, p.source] as const)]),
     quiet: env.PIPENV_FHS_QUIET === '1',
     force,
+    refresh,
   });
   noteDefaultPython(plan, readInfo(built).pythonVersion);
   return built;

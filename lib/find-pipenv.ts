@@ -1,4 +1,5 @@
 import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import which from 'which';
 import { ShimError } from './errors';
 
@@ -27,7 +28,9 @@ export function findRealPipenv(
   const shimPath = realpath(shim);
   const skipped: Skipped[] = [];
   const candidates = which.sync('pipenv', { all: true, nothrow: true, path: searchPath ?? '' }) ?? [];
-  for (const path of new Set(candidates)) {
+  // Absolute: a `.` or empty PATH entry yields a bare `pipenv`, which spawn would
+  // look up on PATH again (finding this shim) instead of running the one in cwd.
+  for (const path of new Set(candidates.map((found) => resolve(found)))) {
     if (realpath(path) === shimPath) skipped.push({ path, why: 'this shim' });
     else if (tried.includes(path)) skipped.push({ path, why: 'leads back to this shim' });
     else return { path, skipped };
