@@ -19,6 +19,8 @@ export interface BuildRequest {
   force?: boolean;
   /** Fetch moving references (URLs, flakes) again rather than from Nix's cache. */
   refresh?: boolean;
+  /** nixpkgs is a flake reference: evaluation needs the flakes feature. */
+  flake?: boolean;
 }
 
 /**
@@ -50,6 +52,7 @@ function nixBuild(request: BuildRequest, progress: Progress): Promise<void> {
   if (!nixBuildPath) throw new ShimError('nix-build not found on PATH: pipenv-fhs needs Nix', 127);
   const args = [request.paths.expression, '-o', request.paths.outLink];
   if (request.refresh) args.push('--option', 'tarball-ttl', '0');
+  if (request.flake) args.push('--option', 'extra-experimental-features', 'nix-command flakes');
   // stdout carries the store path only, and must never reach pipenv's stdout.
   const child = spawn(nixBuildPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const lines: string[] = [];

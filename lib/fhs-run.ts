@@ -5,11 +5,11 @@ import { builtEnvironment } from './cache';
 import { ShimError, say } from './errors';
 import { ENV_NAME } from './expression';
 import { findRealPipenv } from './find-pipenv';
-import { firstChildOf, ignoring, runForeground, willExec, type Command } from './foreground';
+import { firstChildOf, ignoring, runForeground, type Command } from './foreground';
 import type { Launch } from './launch';
-import { runPassthrough } from './passthrough';
+import { realPipenv, runPassthrough } from './passthrough';
 import { noteDefaultPython, planEnvironment, type Plan } from './plan';
-import { MARKER, encodeMarker, triedBefore } from './reentry';
+import { triedBefore } from './reentry';
 
 /** Set inside an environment to its store path: how a shim knows it is already in. */
 export const ACTIVE = 'PIPENV_FHS_ACTIVE';
@@ -74,19 +74,11 @@ function pythonPath(dir: string, current: string | undefined): string {
 }
 
 /** `PIPENV_FHS_PIPENV`: the environment's own pipenv, the host's found on PATH, or a path. */
-function choosePipenv(launch: Launch, env: NodeJS.ProcessEnv, info: EnvironmentInfo): Command {
-  const setting = env.PIPENV_FHS_PIPENV || 'env';
+function choosePipenv(plan: Plan, launch: Launch, env: NodeJS.ProcessEnv, info: EnvironmentInfo): Command {
+  const setting = plan.pipenv.value;
   if (setting === 'env') return { file: info.pipenv, args: launch.args, env };
-  if (setting === 'host') {
-    const tried = triedBefore(env, launch.args);
-    const { path } = findRealPipenv(env.PATH, launch.self, tried);
-    const marker = { pid: process.pid, exec: willExec({ fds: launch.fds }), args: launch.args, tried: [...tried, path] };
-    return { file: path, args: launch.args, env: { ...env, [MARKER]: encodeMarker(marker) } };
-  }
-  if (!setting.startsWith('/')) {
-    throw new ShimError(`PIPENV_FHS_PIPENV=${JSON.stringify(setting)} is not valid: use env, host or an absolute path`, 2);
-  }
-  if (!existsSync(setting)) throw new ShimError(`PIPENV_FHS_PIPENV: ${setting} does not exist`, 2);
+  // Run inside, under a parent that stays (runInside): it never replaces this process.
+  if (setting === 'host') return realPipenv(launch, env, false);
   return { file: setting, args: launch.args, env };
 }
 
@@ -136,6 +128,7 @@ export async function buildEnvironment(
     quiet: env.PIPENV_FHS_QUIET === '1',
     force,
     refresh,
+    flake: plan.nixpkgs.flake,
   });
   noteDefaultPython(plan, readInfo(built).pythonVersion);
   return built;
@@ -173,7 +166,7 @@ export async function runInEnvironment(launch: Launch, env: NodeJS.ProcessEnv): 
     return runPassthrough(launch, env);
   }
   const environment = built ?? (await buildEnvironment(plan, env));
-  runInsideEnvironment(environment, launch, env, (inner, info) => choosePipenv(launch, inner, info));
+  runInsideEnvironment(environment, launch, env, (inner, info) => choosePipenv(plan, launch, inner, info));
 }
 
 export function describe(plan: Plan): string {

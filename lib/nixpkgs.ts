@@ -9,6 +9,8 @@ export interface Nixpkgs {
   identity: string;
   /** Where it came from, for messages and `pipenv-fhs status`. */
   source: string;
+  /** Evaluating it needs Nix's flakes feature. */
+  flake?: boolean;
 }
 
 /** Entries Nix itself takes for URLs rather than paths (EvalSettings::isPseudoUrl, flake:). */
@@ -61,7 +63,7 @@ function gitCommit(dir: string): string {
 }
 
 /** A path as Nix text: a plain literal where Nix's path syntax allows, else built from a string. */
-function nixPath(path: string): string {
+export function nixPath(path: string): string {
   return /^(\/[A-Za-z0-9._+-]+)+$/.test(path) ? path : `(/. + ${nixString(path)})`;
 }
 
@@ -85,13 +87,65 @@ function fromPath(path: string, source: string): Nixpkgs {
   };
 }
 
+/** A scheme other than `path:`: a flake reference for Nix to fetch (`github:NixOS/nixpkgs/nixos-25.05`, `flake:nixpkgs`). */
+export const FLAKE_SCHEME = /^(?!path:)[a-z][a-z0-9+]*:/;
+/** What a flake reference may hold: no quotes, spaces, `${` or newlines can reach the expression. */
+const FLAKE_REF = /^[a-z][a-z0-9+]*:[A-Za-z0-9._~:/?#[\]@!&'()*+,;=%-]+$/;
+
+export function checkFlakeReference(text: string, where: string): string {
+  if (!FLAKE_REF.test(text)) throw new ShimError(`${where}: ${JSON.stringify(text)} is not a flake reference or a path`, 2);
+  return text;
+}
+
+/** A flake reference: fetched by Nix, keyed on its text (which, locked, holds the revision). */
+export function fromFlake(reference: string, source: string): Nixpkgs {
+  return { expr: `(builtins.getFlake ${nixString(reference)}).outPath`, identity: reference, source, flake: true };
+}
+
+/** An absolute path or a flake reference, as config.ts and PIPENV_FHS_NIXPKGS give them. */
+export function nixpkgsFrom(value: string, source: string): Nixpkgs {
+  return value.startsWith('/') ? fromPath(value, source) : fromFlake(value, source);
+}
+
+interface LockNode {
+  inputs?: Record<string, string | string[]>;
+  locked?: Record<string, string | number>;
+}
+
+/** The flake reference that pins a lock's `nixpkgs` input, with its revision and hash. */
+export function lockedReference(lockText: string, lockPath: string): string | undefined {
+  let lock: { root?: string; nodes?: Record<string, LockNode> };
+  try {
+    lock = JSON.parse(lockText);
+  } catch {
+    throw new ShimError(`${lockPath}: not valid JSON`, 2);
+  }
+  const nodes = lock.nodes ?? {};
+  const input = nodes[lock.root ?? 'root']?.inputs?.nixpkgs;
+  // A `follows` (a list) points into another input's lock: not ours to guess.
+  const locked = typeof input === 'string' ? nodes[input]?.locked : undefined;
+  if (!locked) return undefined;
+  const { type, owner, repo, rev, url, path, narHash } = locked as Record<string, string>;
+  const base =
+    type === 'github' || type === 'gitlab' || type === 'sourcehut'
+      ? `${type}:${owner}/${repo}/${rev}`
+      : type === 'git'
+        ? `git+${url}?rev=${rev}`
+        : type === 'path'
+          ? `path:${path}`
+          : type === 'tarball'
+            ? url
+            : undefined;
+  if (!base) throw new ShimError(`${lockPath}: nixpkgs is locked as type ${JSON.stringify(type)}, which pipenv-fhs cannot read`, 2);
+  const reference = narHash ? `${base}${base.includes('?') ? '&' : '?'}narHash=${narHash}` : base;
+  return checkFlakeReference(reference, `${lockPath}: nixpkgs`);
+}
+
 /**
- * The nixpkgs to build from: `PIPENV_FHS_NIXPKGS`, else what `<nixpkgs>` means
- * under NIX_PATH (or Nix's default search path). Costs a few stats: no Nix
- * evaluation.
+ * What `<nixpkgs>` means under NIX_PATH (or Nix's default search path). Costs a
+ * few stats: no Nix evaluation.
  */
 export function resolveNixpkgs(env: NodeJS.ProcessEnv): Nixpkgs {
-  if (env.PIPENV_FHS_NIXPKGS) return fromPath(env.PIPENV_FHS_NIXPKGS, 'PIPENV_FHS_NIXPKGS');
   const source = env.NIX_PATH ? 'NIX_PATH' : "Nix's default search path";
   for (const entry of splitNixPath(env.NIX_PATH || defaultNixPath(env))) {
     const eq = entry.indexOf('=');

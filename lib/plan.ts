@@ -1,16 +1,31 @@
 import { join } from 'node:path';
 import { cacheDir, environmentPaths, hash, readFileOrUndefined, writeFileAtomic, type EnvironmentPaths } from './cache';
+import { checkValue, configValue, loadConfig, type ConfigFile } from './config';
 import { generateExpression, packagesFromEnv, type ExtraPackage } from './expression';
-import { resolveNixpkgs, type Nixpkgs } from './nixpkgs';
+import { lockedReference, nixpkgsFrom, resolveNixpkgs, type Nixpkgs } from './nixpkgs';
 import { findProject, type Project } from './project';
 import { choosePython, type PythonChoice } from './python';
+import { requireAllowed, type Trusted } from './trust';
+
+/** A single setting with where it came from. */
+export interface Setting<T> {
+  value: T;
+  source: string;
+}
 
 /** Everything about this call's environment that can be known without Nix. */
 export interface Plan {
   project: Project | undefined;
+  config: ConfigFile[];
   python: PythonChoice & { attr: string };
   packages: ExtraPackage[];
   nixpkgs: Nixpkgs;
+  /** `env`, `host` or an absolute path. */
+  pipenv: Setting<string>;
+  /** The user's own expression file, if one is set. */
+  custom: Setting<string> | undefined;
+  /** Files whose exact content the environment depends on beyond the expression (custom, flake.lock). */
+  inputs: string[];
   expression: string;
   key: string;
   cache: string;
@@ -44,18 +59,84 @@ function unique(packages: ExtraPackage[]): ExtraPackage[] {
   return packages.filter((p) => !seen.has(p.attr) && seen.add(p.attr));
 }
 
+/**
+ * A single value: environment variable, then the project's file, then the
+ * user's. A project file's value that runs code of the project's choosing is
+ * used only once the user allowed that file's content.
+ */
+function setting(
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  config: ConfigFile[],
+  key: 'nixpkgs' | 'pipenv' | 'expression',
+  needsTrust: (value: string) => boolean,
+): Setting<string> | undefined {
+  const fromEnv = env[variable];
+  if (fromEnv) return { value: checkValue(key, fromEnv, variable), source: variable };
+  const found = configValue(config, key);
+  if (!found) return undefined;
+  const value = String(found.value);
+  if (found.file.scope === 'project' && needsTrust(value)) requireAllowed(env, found.file, key);
+  return { value, source: found.file.path };
+}
+
+/** nixpkgs: setting, else the project's flake.lock (allowed, like a setting), else NIX_PATH. */
+function chooseNixpkgs(env: NodeJS.ProcessEnv, config: ConfigFile[], project: Project | undefined): Nixpkgs {
+  const chosen = setting(env, 'PIPENV_FHS_NIXPKGS', config, 'nixpkgs', () => true);
+  if (chosen) return nixpkgsFrom(chosen.value, chosen.source);
+  const lockPath = project && join(project.dir, 'flake.lock');
+  const lockText = lockPath && readFileOrUndefined(lockPath);
+  const reference = lockText ? lockedReference(lockText, lockPath) : undefined;
+  if (reference) {
+    requireAllowed(env, { path: lockPath!, text: lockText! } satisfies Trusted, 'the nixpkgs input');
+    return nixpkgsFrom(reference, lockPath!);
+  }
+  return resolveNixpkgs(env);
+}
+
 export function planEnvironment(args: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): Plan {
   const project = findProject(env, cwd);
-  const choice = choosePython(args, env, project?.pipfile);
-  const packages = unique(packagesFromEnv(env));
-  const nixpkgs = resolveNixpkgs(env);
+  const config = loadConfig(env, project?.dir);
+  const configuredPython = configValue(config, 'python');
+  const choice = choosePython(
+    args,
+    env,
+    project?.pipfile,
+    configuredPython && { version: configuredPython.value, source: configuredPython.file.path },
+  );
+  // Lists add up, never replace: user's, project's, then the environment's.
+  const packages = unique([
+    ...config.flatMap((file) => (file.values.packages ?? []).map((attr) => ({ attr, source: file.path }))),
+    ...packagesFromEnv(env),
+  ]);
+  const nixpkgs = chooseNixpkgs(env, config, project);
+  const pipenv = setting(env, 'PIPENV_FHS_PIPENV', config, 'pipenv', (v) => v.startsWith('/')) ?? {
+    value: 'env',
+    source: 'default',
+  };
+  const custom = setting(env, 'PIPENV_FHS_EXPRESSION', config, 'expression', () => true);
   const cache = cacheDir(env);
   const python = { ...choice, attr: pythonAttr(choice, cache, nixpkgs) };
   const expression = generateExpression({
     nixpkgs: nixpkgs.expr,
     pythonAttr: python.attr,
     packages: packages.map((p) => p.attr),
+    custom: custom?.value,
   });
-  const key = hash(expression, nixpkgs.identity);
-  return { project, python, packages, nixpkgs, expression, key, cache, paths: environmentPaths(cache, key) };
+  const inputs = custom ? [custom.value] : [];
+  const key = hash(expression, nixpkgs.identity, ...inputs.map((file) => readFileOrUndefined(file) ?? ''));
+  return {
+    project,
+    config,
+    python,
+    packages,
+    nixpkgs,
+    pipenv,
+    custom,
+    inputs,
+    expression,
+    key,
+    cache,
+    paths: environmentPaths(cache, key),
+  };
 }

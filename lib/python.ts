@@ -32,22 +32,25 @@ function pythonArgument(args: readonly string[]): string | undefined {
 
 /**
  * The Python, in pipenv's own order: `--python`, `PIPENV_PYTHON`, the Pipfile's
- * `[requires] python_full_version`, then `python_version`; else the default.
+ * `[requires] python_full_version`, then `python_version`; then the configured
+ * one (already checked, with its source); else the default.
  */
 export function choosePython(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
   pipfile: string | undefined,
+  configured?: { version: string; source: string },
 ): PythonChoice {
   const argument = pythonArgument(args);
   if (argument !== undefined) return versionOf(argument, '--python');
   if (env.PIPENV_PYTHON) return versionOf(env.PIPENV_PYTHON, 'PIPENV_PYTHON');
-  const requires = pipfile ? readToml(pipfile)?.requires : undefined;
+  const requires = pipfile ? readToml(pipfile)?.data.requires : undefined;
   if (requires && typeof requires === 'object') {
     for (const key of ['python_full_version', 'python_version']) {
       const value = (requires as Record<string, unknown>)[key];
       if (typeof value === 'string') return versionOf(value, `${pipfile} [requires] ${key}`);
     }
   }
+  if (configured) return versionOf(configured.version, configured.source);
   return { version: undefined, source: 'default' };
 }

@@ -21,21 +21,47 @@ export interface Marker {
   tried: string[];
 }
 
-export function encodeMarker(marker: Marker): string {
-  return JSON.stringify(marker);
+/**
+ * On the wire the arguments are their count and a digest, not the arguments:
+ * the marker is one environment string, which Linux caps at 128 KiB
+ * (MAX_ARG_STRLEN), and `pipenv run pytest $(git ls-files)` can pass more.
+ */
+interface Encoded {
+  pid: number;
+  exec: boolean;
+  argc: number;
+  digest: string;
+  tried: string[];
 }
 
-function parseMarker(text: string | undefined): Marker | undefined {
+/** FNV-1a (32 bits) over the arguments: cheap, and no crypto module to load. */
+function digest(args: readonly string[]): string {
+  let hash = 0x811c9dc5;
+  for (const arg of args) {
+    for (let i = 0; i < arg.length; i++) hash = Math.imul(hash ^ arg.charCodeAt(i), 0x01000193);
+    // A separator no UTF-16 unit can equal: ['a b'] and ['a', 'b'] differ.
+    hash = Math.imul(hash ^ 0x10000, 0x01000193);
+  }
+  return (hash >>> 0).toString(16);
+}
+
+export function encodeMarker(marker: Marker): string {
+  const { pid, exec, args, tried } = marker;
+  return JSON.stringify({ pid, exec, argc: args.length, digest: digest(args), tried } satisfies Encoded);
+}
+
+function parseMarker(text: string | undefined): Encoded | undefined {
   if (!text) return undefined;
   try {
     const value = JSON.parse(text);
     if (
       Number.isInteger(value.pid) &&
       typeof value.exec === 'boolean' &&
-      Array.isArray(value.args) &&
+      Number.isInteger(value.argc) &&
+      typeof value.digest === 'string' &&
       Array.isArray(value.tried)
     ) {
-      return value as Marker;
+      return value as Encoded;
     }
   } catch {
     // A marker we cannot read proves nothing: treat the call as a fresh one.
@@ -62,9 +88,8 @@ function parentOf(pid: number): number {
 }
 
 /** Wrappers may put options in front, never drop any: pipenv's own `run` always does. */
-function endsWith(args: string[], tail: string[]): boolean {
-  const offset = args.length - tail.length;
-  return offset >= 0 && tail.every((arg, i) => args[offset + i] === arg);
+function endsWith(args: string[], marker: Encoded): boolean {
+  return args.length >= marker.argc && digest(args.slice(args.length - marker.argc)) === marker.digest;
 }
 
 /**
@@ -80,7 +105,7 @@ export function triedBefore(
   self = { pid: process.pid, ppid: process.ppid },
 ): string[] {
   const marker = parseMarker(env[MARKER]);
-  if (!marker || !endsWith(args, marker.args)) return [];
+  if (!marker || !endsWith(args, marker)) return [];
   const runsTried = (pid: number) => cmdline(pid).some((arg) => marker.tried.includes(arg));
   if (marker.exec && self.pid === marker.pid) return marker.tried;
   for (let pid = self.ppid; pid > 1; pid = parentOf(pid)) {

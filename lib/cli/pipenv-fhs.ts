@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
 import { version } from '../../package.json';
+import * as allow from '../commands/allow';
 import * as build from '../commands/build';
 import * as expr from '../commands/expr';
 import * as run from '../commands/run';
@@ -14,7 +15,7 @@ interface Command {
 }
 
 /** One module per subcommand, as pyenv's libexec has one file per command. */
-const COMMANDS: Record<string, Command> = { status, build, run, expr };
+const COMMANDS: Record<string, Command> = { status, build, run, expr, allow };
 
 function help(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));

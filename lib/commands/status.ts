@@ -5,7 +5,7 @@ import { ShimError } from '../errors';
 import { findRealPipenv } from '../find-pipenv';
 import type { Launch } from '../launch';
 import { decideMode } from '../mode';
-import { planEnvironment } from '../plan';
+import { planEnvironment, type Plan, type Setting } from '../plan';
 import { triedBefore } from '../reentry';
 
 export const summary = 'show the mode, project, Python, packages, nixpkgs and environment, and where each came from';
@@ -24,8 +24,14 @@ function hostPipenv(launch: Launch): Entry {
   }
 }
 
-function environmentReport(env: NodeJS.ProcessEnv): Record<string, Entry> {
-  const plan = planEnvironment([], env);
+function pipenvEntry(launch: Launch, setting: Setting<string>): Entry {
+  if (setting.value === 'host') return { ...hostPipenv(launch), source: `${setting.source}: host` };
+  const value = setting.value === 'env' ? "the environment's own" : setting.value;
+  return { value, source: setting.source };
+}
+
+function environmentReport(plan: Plan): Record<string, Entry> {
+  const env = process.env;
   const built = builtEnvironment(plan.paths);
   return {
     project: { value: plan.project?.dir ?? null, source: env.PIPENV_PIPFILE ? 'PIPENV_PIPFILE' : 'nearest Pipfile' },
@@ -33,6 +39,8 @@ function environmentReport(env: NodeJS.ProcessEnv): Record<string, Entry> {
     python: { value: `${plan.python.version ?? 'default'} (nixpkgs ${plan.python.attr})`, source: plan.python.source },
     packages: { value: plan.packages.map((p) => `${p.attr} (${p.source})`).join(', ') },
     nixpkgs: { value: plan.nixpkgs.identity, source: plan.nixpkgs.source },
+    expression: plan.custom ? { value: plan.custom.value, source: plan.custom.source } : { value: 'generated' },
+    config: { value: plan.config.map((file) => `${file.path} (${file.scope})`).join(', ') },
     key: { value: plan.key },
     environment: { value: built ?? plan.paths.outLink, source: built ? 'built' : 'not built yet' },
     built: { value: Boolean(built) },
@@ -44,19 +52,12 @@ function environmentReport(env: NodeJS.ProcessEnv): Record<string, Entry> {
 function report(launch: Launch): { entries: Record<string, Entry>; ok: boolean } {
   const env = process.env;
   const mode = decideMode(env);
-  const pipenvSetting = env.PIPENV_FHS_PIPENV || 'env';
-  const head: Record<string, Entry> = {
-    mode: { value: mode.mode, source: mode.reason },
-    pipenv:
-      mode.mode === 'passthrough' || pipenvSetting === 'host'
-        ? hostPipenv(launch)
-        : {
-            value: pipenvSetting === 'env' ? "the environment's own" : pipenvSetting,
-            source: env.PIPENV_FHS_PIPENV ? 'PIPENV_FHS_PIPENV' : 'default',
-          },
-  };
+  const head: Record<string, Entry> = { mode: { value: mode.mode, source: mode.reason } };
+  if (mode.mode === 'passthrough') head.pipenv = hostPipenv(launch);
   try {
-    return { entries: { ...head, ...environmentReport(env) }, ok: true };
+    const plan = planEnvironment([], env);
+    if (mode.mode === 'fhs') head.pipenv = pipenvEntry(launch, plan.pipenv);
+    return { entries: { ...head, ...environmentReport(plan) }, ok: true };
   } catch (error) {
     if (!(error instanceof ShimError)) throw error;
     // Passthrough needs no environment: not being able to plan one is no failure there.

@@ -1,0 +1,39 @@
+import { existsSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { hash, writeFileAtomic } from './cache';
+import { ShimError } from './errors';
+
+/**
+ * Like `direnv allow`: a record per allowed file content, named by a hash of the
+ * file's real path and its exact text. Any edit gives another name, so it needs
+ * a new allow; checking costs one stat.
+ */
+export function trustDir(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_DATA_HOME || join(env.HOME ?? '/', '.local', 'share'), 'pipenv-fhs', 'allow');
+}
+
+export interface Trusted {
+  path: string;
+  text: string;
+}
+
+function record(env: NodeJS.ProcessEnv, file: Trusted): string {
+  return join(trustDir(env), hash(realpathSync(file.path), file.text));
+}
+
+export function isAllowed(env: NodeJS.ProcessEnv, file: Trusted): boolean {
+  return existsSync(record(env, file));
+}
+
+export function allow(env: NodeJS.ProcessEnv, file: Trusted): void {
+  writeFileAtomic(record(env, file), `${file.path}\n`);
+}
+
+/** Stop unless the user allowed this content: the value would run code of the project's choosing. */
+export function requireAllowed(env: NodeJS.ProcessEnv, file: Trusted, what: string): void {
+  if (!isAllowed(env, file)) {
+    throw new ShimError(
+      `${file.path} sets ${what}, which runs code of the project's choosing: review it, then run \`pipenv-fhs allow\``,
+    );
+  }
+}
