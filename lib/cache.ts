@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** `${PIPENV_FHS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pipenv-fhs}` */
@@ -20,6 +20,8 @@ export function hash(...parts: string[]): string {
 
 export interface EnvironmentPaths {
   dir: string;
+  /** Its mtime is the environment's last use, for `pipenv-fhs gc`. */
+  lastUse: string;
   /** The expression exactly as built. */
   expression: string;
   /** `nix-build -o`: the GC root and the way to the environment. */
@@ -31,6 +33,7 @@ export function environmentPaths(cache: string, key: string): EnvironmentPaths {
   const dir = join(cache, 'envs', key);
   return {
     dir,
+    lastUse: join(dir, 'last-use'),
     expression: join(dir, 'env.nix'),
     outLink: join(dir, 'result'),
     lock: join(dir, 'build.lock'),
@@ -43,6 +46,16 @@ export function builtEnvironment(paths: EnvironmentPaths): string | undefined {
     return realpathSync(paths.outLink);
   } catch {
     return undefined;
+  }
+}
+
+/** Note that the environment was used now: one utimes call on the cached path. */
+export function recordUse(paths: EnvironmentPaths): void {
+  const now = new Date();
+  try {
+    utimesSync(paths.lastUse, now, now);
+  } catch {
+    writeFileSync(paths.lastUse, '', { mode: 0o600 });
   }
 }
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ensureBuilt } from './build';
-import { builtEnvironment } from './cache';
+import { builtEnvironment, recordUse } from './cache';
 import { ShimError, say } from './errors';
 import { ENV_NAME } from './expression';
 import { findRealPipenv } from './find-pipenv';
@@ -119,7 +119,10 @@ export async function buildEnvironment(
   { force = false, refresh = false } = {},
 ): Promise<string> {
   const environment = force ? undefined : builtEnvironment(plan.paths);
-  if (environment) return environment;
+  if (environment) {
+    recordUse(plan.paths);
+    return environment;
+  }
   const built = await ensureBuilt({
     paths: plan.paths,
     expression: plan.expression,
@@ -131,6 +134,7 @@ export async function buildEnvironment(
     flake: plan.nixpkgs.flake,
   });
   noteDefaultPython(plan, readInfo(built).pythonVersion);
+  recordUse(plan.paths);
   return built;
 }
 
@@ -165,7 +169,7 @@ export async function runInEnvironment(launch: Launch, env: NodeJS.ProcessEnv): 
   if (!built && needsNoEnvironment(launch.args, env) && hostPipenvAtHand(launch, env)) {
     return runPassthrough(launch, env);
   }
-  const environment = built ?? (await buildEnvironment(plan, env));
+  const environment = await buildEnvironment(plan, env);
   runInsideEnvironment(environment, launch, env, (inner, info) => choosePipenv(plan, launch, inner, info));
 }
 
