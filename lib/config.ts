@@ -31,6 +31,10 @@ const KEYS = {
     return text;
   },
   expression: (value: unknown, base: string, where: string) => existingPath(asString(value, where), base, where),
+  wrap_venv: (value: unknown, _base: string, where: string) => {
+    if (typeof value !== 'boolean') throw wrongType(where, 'true or false');
+    return value;
+  },
 } as const;
 
 export type Key = keyof typeof KEYS;

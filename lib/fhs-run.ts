@@ -10,6 +10,8 @@ import type { Launch } from './launch';
 import { realPipenv, runPassthrough } from './passthrough';
 import { noteDefaultPython, planEnvironment, type Plan } from './plan';
 import { triedBefore } from './reentry';
+import { findProject } from './project';
+import { venvExists, venvLocation, wrapVenv, type WrapTarget } from './venv';
 
 /** Set inside an environment to its store path: how a shim knows it is already in. */
 export const ACTIVE = 'PIPENV_FHS_ACTIVE';
@@ -93,7 +95,7 @@ const SANDBOX_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  * Ctrl-C reaches pipenv from the terminal directly. The status that comes back
  * for a signal death is bwrap's 128+n.
  */
-function runInside(environment: string, command: Command, launch: Launch): void {
+function runInside(environment: string, command: Command, launch: Launch, afterExit: () => void): void {
   const reset = SANDBOX_SIGNALS.filter((s) => !launch.ignoredSignals.includes(s as NodeJS.Signals));
   const envArgs = reset.length ? [`--default-signal=${reset.map((s) => s.slice(3)).join(',')}`] : [];
   const launcher: Command = {
@@ -106,6 +108,7 @@ function runInside(environment: string, command: Command, launch: Launch): void 
     fds: launch.fds,
     keepParent: true,
     signalTarget: (bwrap) => firstChildOf(bwrap) ?? bwrap,
+    afterExit,
   });
 }
 
@@ -148,18 +151,37 @@ export function runInsideEnvironment(
   launch: Launch,
   env: NodeJS.ProcessEnv,
   command: (inner: NodeJS.ProcessEnv, info: EnvironmentInfo) => Command,
+  wrap = false,
 ): void {
-  const inner = { ...env, PYTHONPATH: pythonPath(manylinuxDir(launch), env.PYTHONPATH), [ACTIVE]: environment };
+  const manylinux = manylinuxDir(launch);
+  const inner = { ...env, PYTHONPATH: pythonPath(manylinux, env.PYTHONPATH), [ACTIVE]: environment };
   const target = command(inner, readInfo(environment));
+  // The venv as it is now, and again once pipenv may have made or remade it.
+  const wrapNow = () => (wrap ? wrapProjectVenv(env, { environment, manylinux }) : undefined);
+  wrapNow();
   const active = activeEnvironment(env);
   if (active === environment) {
     // Already inside (pipenv shell, pipenv run): no second sandbox.
-    return runForeground(ignoring(target, launch.ignoredSignals), { fds: launch.fds });
+    return runForeground(ignoring(target, launch.ignoredSignals), { fds: launch.fds, afterExit: wrapNow });
   }
   if (active && env.PIPENV_FHS_QUIET !== '1') {
     say(`inside another project's environment (${active}): starting this project's (${environment}) within it`);
   }
-  runInside(environment, target, launch);
+  runInside(environment, target, launch, wrapNow);
+}
+
+/**
+ * Wrap the venv of the project found from here (found again: the call may have
+ * created the Pipfile). A failure costs a warning, never pipenv's exit status.
+ */
+function wrapProjectVenv(env: NodeJS.ProcessEnv, target: WrapTarget): void {
+  try {
+    const project = findProject(env);
+    const venv = project && venvLocation(project, env);
+    if (venv && venvExists(venv)) wrapVenv(venv, target);
+  } catch (error) {
+    say(`could not make the venv enter the environment by itself: ${(error as Error).message}`);
+  }
 }
 
 /** The shim's FHS mode: pipenv, with its arguments, inside this project's environment. */
@@ -170,7 +192,7 @@ export async function runInEnvironment(launch: Launch, env: NodeJS.ProcessEnv): 
     return runPassthrough(launch, env);
   }
   const environment = await buildEnvironment(plan, env);
-  runInsideEnvironment(environment, launch, env, (inner, info) => choosePipenv(plan, launch, inner, info));
+  runInsideEnvironment(environment, launch, env, (inner, info) => choosePipenv(plan, launch, inner, info), plan.wrapVenv.value);
 }
 
 export function describe(plan: Plan): string {

@@ -20,6 +20,8 @@ export interface ForegroundOptions {
   keepParent?: boolean;
   /** Where forwarded signals go, given the child's PID (default: the child). */
   signalTarget?: (childPid: number) => number;
+  /** Work left for after the child ended (only where a parent stays), before its status is passed on. */
+  afterExit?: () => void;
 }
 
 type ExecveProcess = NodeJS.Process & {
@@ -110,6 +112,7 @@ function spawnAndFollow(command: Command, options: ForegroundOptions): void {
   child.on('exit', (code, signal) => {
     for (const s of IGNORED) process.off(s, ignore);
     for (const s of FORWARDED) process.off(s, forward);
+    options.afterExit?.();
     if (signal === null) process.exit(code ?? 1);
     dieOf(signal);
   });

@@ -3,6 +3,7 @@ import { cacheDir, environmentPaths, hash, readFileOrUndefined, writeFileAtomic,
 import { checkValue, configValue, loadConfig, type ConfigFile } from './config';
 import { generateExpression, packagesFromEnv, type ExtraPackage } from './expression';
 import { lockedReference, nixpkgsFrom, resolveNixpkgs, type Nixpkgs } from './nixpkgs';
+import { ShimError } from './errors';
 import { findProject, type Project } from './project';
 import { choosePython, type PythonChoice } from './python';
 import { requireAllowed, type Trusted } from './trust';
@@ -24,6 +25,8 @@ export interface Plan {
   pipenv: Setting<string>;
   /** The user's own expression file, if one is set. */
   custom: Setting<string> | undefined;
+  /** Whether the venv's interpreter is made to enter the environment by itself (venv.ts). */
+  wrapVenv: Setting<boolean>;
   /** Files whose exact content the environment depends on beyond the expression (custom, flake.lock). */
   inputs: string[];
   expression: string;
@@ -80,6 +83,21 @@ function setting(
   return { value, source: found.file.path };
 }
 
+const SWITCH: Record<string, boolean> = { '1': true, on: true, true: true, yes: true, '0': false, off: false, false: false, no: false };
+
+function chooseWrapVenv(env: NodeJS.ProcessEnv, config: ConfigFile[]): Setting<boolean> {
+  const variable = env.PIPENV_FHS_WRAP_VENV;
+  if (variable) {
+    const value = SWITCH[variable.toLowerCase()];
+    if (value === undefined) {
+      throw new ShimError(`PIPENV_FHS_WRAP_VENV=${JSON.stringify(variable)} is not valid: use 1 or 0`, 2);
+    }
+    return { value, source: 'PIPENV_FHS_WRAP_VENV' };
+  }
+  const found = configValue(config, 'wrap_venv');
+  return found ? { value: found.value, source: found.file.path } : { value: true, source: 'default' };
+}
+
 /** nixpkgs: setting, else the project's flake.lock (allowed, like a setting), else NIX_PATH. */
 function chooseNixpkgs(env: NodeJS.ProcessEnv, config: ConfigFile[], project: Project | undefined): Nixpkgs {
   const chosen = setting(env, 'PIPENV_FHS_NIXPKGS', config, 'nixpkgs', () => true);
@@ -115,6 +133,7 @@ export function planEnvironment(args: readonly string[], env: NodeJS.ProcessEnv,
     source: 'default',
   };
   const custom = setting(env, 'PIPENV_FHS_EXPRESSION', config, 'expression', () => true);
+  const wrapVenv = chooseWrapVenv(env, config);
   const cache = cacheDir(env);
   const python = { ...choice, attr: pythonAttr(choice, cache, nixpkgs) };
   const expression = generateExpression({
@@ -133,6 +152,7 @@ export function planEnvironment(args: readonly string[], env: NodeJS.ProcessEnv,
     nixpkgs,
     pipenv,
     custom,
+    wrapVenv,
     inputs,
     expression,
     key,

@@ -52,20 +52,26 @@ Python refuses manylinux wheels, as a distribution's _manylinux module can.`);
     show(imported.stdout.trim());
     console.log('The native extension loads: libfhsdemo.so.1 comes from the FHS environment.');
 
-    step('The same venv, its python started directly, outside the environment');
+    step('.venv/bin/python started directly, as an IDE or a console script does');
     const venvPython = path.join(scenario.project, '.venv', 'bin', 'python');
-    const outside = await execute(venvPython, ['-c', code], { env: scenario.hostEnv() });
-    show(lastLines(outside.stderr, 1));
-    console.log(
-      outside.status === 0
-        ? 'It works there too: the venv enters the environment by itself.'
-        : 'Outside the environment the library is missing, as on NixOS without pipenv-fhs.',
-    );
+    const direct = await execute(venvPython, ['-c', code], { env: scenario.hostEnv() });
+    check(direct, true, 'the venv python started directly');
+    show(direct.stdout.trim());
+    console.log("The venv's python enters the environment by itself.");
+
+    step('The same, after pipenv-fhs unwrap (the venv as plain pipenv leaves it)');
+    check(await execute('pipenv-fhs', ['unwrap'], { cwd: scenario.project, env: scenario.shimEnv() }), true, 'unwrap');
+    const unwrapped = await execute(venvPython, ['-c', code], { env: scenario.hostEnv() });
+    check(unwrapped, false, 'the unwrapped venv python');
+    show(lastLines(unwrapped.stderr, 1));
+    console.log('Outside the environment the library is missing: what NixOS users see without pipenv-fhs.');
 
     step('Again, now that the environment is built');
     const again = Date.now();
     check(await scenario.pipenv(['run', 'python', '-c', code]), true, 'the second run');
-    console.log(`pipenv run took ${((Date.now() - again) / 1000).toFixed(1)} s: no build, the cached environment.`);
+    console.log(`pipenv run took ${((Date.now() - again) / 1000).toFixed(1)} s: no build, the cached environment;`);
+    check(await execute(venvPython, ['-c', code], { env: scenario.hostEnv() }), true, 'the rewrapped venv python');
+    console.log('and that call wrapped the venv again, so .venv/bin/python works directly once more.');
   } finally {
     await scenario.close();
     rmSync(dir, { recursive: true, force: true });

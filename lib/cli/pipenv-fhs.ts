@@ -5,6 +5,7 @@ import * as build from '../commands/build';
 import * as expr from '../commands/expr';
 import * as run from '../commands/run';
 import * as status from '../commands/status';
+import * as unwrap from '../commands/unwrap';
 import { ShimError, exitWith } from '../errors';
 import { readLaunch, type Launch } from '../launch';
 
@@ -15,7 +16,7 @@ interface Command {
 }
 
 /** One module per subcommand, as pyenv's libexec has one file per command. */
-const COMMANDS: Record<string, Command> = { status, build, run, expr, allow };
+const COMMANDS: Record<string, Command> = { status, build, run, expr, allow, unwrap };
 
 function help(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
