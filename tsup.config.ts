@@ -9,6 +9,7 @@ export default defineConfig({
   platform: 'node',
   noExternal: [/.*/],
   splitting: false,
-  clean: true,
+  // Not cleaned: a rebuild must never leave a moment without dist/pipenv.js for a running shim.
+  clean: false,
   minify: false,
 });

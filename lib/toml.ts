@@ -22,7 +22,7 @@ export function readToml(path: string): TomlFile | undefined {
   } catch (error) {
     if (error instanceof TomlError) {
       const reason = error.message.split('\n')[0].replace(/^Invalid TOML document: /, '');
-      throw new ShimError(`${path}:${error.line}: invalid TOML: ${reason}`);
+      throw new ShimError(`${path}:${error.line}: invalid TOML: ${reason}`, 2);
     }
     throw error;
   }

@@ -1,7 +1,7 @@
 import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { builtEnvironment } from '../cache';
-import { ShimError } from '../errors';
+import { ShimError, say } from '../errors';
 import { findRealPipenv } from '../find-pipenv';
 import type { Launch } from '../launch';
 import { decideMode } from '../mode';
@@ -60,6 +60,7 @@ function report(launch: Launch): { entries: Record<string, Entry>; ok: boolean }
     return { entries: { ...head, ...environmentReport(plan) }, ok: true };
   } catch (error) {
     if (!(error instanceof ShimError)) throw error;
+    if (mode.mode === 'fhs') say(error.message);
     // Passthrough needs no environment: not being able to plan one is no failure there.
     return { entries: { ...head, environment: { value: null, source: error.message } }, ok: mode.mode === 'passthrough' };
   }
