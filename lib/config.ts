@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ShimError } from './errors';
 import { checkAttrPath } from './expression';
@@ -23,7 +23,11 @@ const KEYS = {
   },
   pipenv: (value: unknown, base: string, where: string) => {
     const text = asString(value, where);
-    return text === 'env' || text === 'host' ? text : existingPath(text, base, where);
+    if (text === 'env' || text === 'host') return text;
+    const path = existingPath(text, base, where);
+    // `pipenv = "."` names a directory: it would pass the existence check and fail only at spawn.
+    if (statSync(path).isDirectory()) throw new ShimError(`${where}: ${JSON.stringify(text)}: ${path} is a directory, not a program`, 2);
+    return path;
   },
   python: (value: unknown, _base: string, where: string) => {
     const text = asString(value, where);
@@ -50,6 +54,18 @@ export interface ConfigFile {
   scope: 'user' | 'project';
   values: Values;
   text: string;
+  /**
+   * The files holding code that `expression` and a `pipenv` path name: a project
+   * file's trust covers their content too (trust.ts), else an allowed
+   * `expression = "env.nix"` would run whatever a later `git pull` puts in env.nix.
+   */
+  codeFiles: string[];
+}
+
+/** The file Nix or the kernel runs for a path value: itself, or a directory's default.nix. */
+function codeFile(path: unknown): string | undefined {
+  if (typeof path !== 'string' || !path.startsWith('/')) return undefined;
+  return statSync(path).isDirectory() ? join(path, 'default.nix') : path;
 }
 
 function asString(value: unknown, where: string): string {
@@ -62,6 +78,9 @@ function wrongType(where: string, expected: string): ShimError {
 }
 
 function existingPath(text: string, base: string, where: string): string {
+  // resolve(base, '') is base itself, which exists: an empty value would silently name
+  // the file's own directory as nixpkgs, pipenv or expression.
+  if (!text) throw new ShimError(`${where} must not be empty`, 2);
   const path = resolve(base, text);
   if (!existsSync(path)) throw new ShimError(`${where}: ${JSON.stringify(text)}: ${path} does not exist`, 2);
   return path;
@@ -97,7 +116,8 @@ export function readConfigFile(path: string, scope: ConfigFile['scope']): Config
     }
     values[key] = KEYS[key as Key](value, dirname(path), `${path}: ${key}`);
   }
-  return { path, scope, values: values as Values, text: toml.text };
+  const codeFiles = [codeFile(values.expression), codeFile(values.pipenv)].filter((f): f is string => f !== undefined);
+  return { path, scope, values: values as Values, text: toml.text, codeFiles };
 }
 
 export function userConfigPath(env: NodeJS.ProcessEnv): string {

@@ -1,6 +1,6 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { hash, writeFileAtomic } from './cache';
+import { hash, readFileOrUndefined, writeFileAtomic } from './cache';
 import { ShimError } from './errors';
 
 /**
@@ -15,10 +15,19 @@ export function trustDir(env: NodeJS.ProcessEnv): string {
 export interface Trusted {
   path: string;
   text: string;
+  /** Files the allow covers as well, by content (config.ts: what `expression` and `pipenv` name). */
+  codeFiles?: string[];
 }
 
 function record(env: NodeJS.ProcessEnv, file: Trusted): string {
-  return join(trustDir(env), hash(realpathSync(file.path), file.text));
+  // Each named file's path and text: editing any of them, or pointing elsewhere, needs a new allow.
+  const named = (file.codeFiles ?? []).flatMap((path) => [path, readFileOrUndefined(path) ?? '']);
+  return join(trustDir(env), hash(realpathSync(file.path), file.text, ...named));
+}
+
+/** ` and a.nix, b` for messages: the files an allow covers beside the config file. */
+export function alsoCovered(file: Trusted): string {
+  return file.codeFiles?.length ? ` and ${file.codeFiles.join(', ')}` : '';
 }
 
 export function isAllowed(env: NodeJS.ProcessEnv, file: Trusted): boolean {
@@ -33,7 +42,7 @@ export function allow(env: NodeJS.ProcessEnv, file: Trusted): void {
 export function requireAllowed(env: NodeJS.ProcessEnv, file: Trusted, what: string): void {
   if (!isAllowed(env, file)) {
     throw new ShimError(
-      `${file.path} sets ${what}, which runs code of the project's choosing: review it, then run \`pipenv-fhs allow\``,
+      `${file.path} sets ${what}, which runs code of the project's choosing: review it${alsoCovered(file)}, then run \`pipenv-fhs allow\``,
     );
   }
 }

@@ -4,7 +4,7 @@ import { readFileOrUndefined } from '../cache';
 import { ShimError, say } from '../errors';
 import type { Launch } from '../launch';
 import { findProject } from '../project';
-import { allow } from '../trust';
+import { allow, alsoCovered } from '../trust';
 
 export const summary = `trust this project's ${PROJECT_CONFIG} and flake.lock as they are now (like direnv allow)`;
 export const usage = 'allow';
@@ -23,6 +23,6 @@ export function run(_launch: Launch, args: string[]): void {
   if (!allowed.length) throw new ShimError(`${project.dir} has neither ${PROJECT_CONFIG} nor flake.lock: nothing to allow`);
   for (const file of allowed) {
     allow(env, file);
-    say(`allowed ${file.path}`);
+    say(`allowed ${file.path}${alsoCovered(file)}`);
   }
 }
