@@ -23,7 +23,7 @@ export interface EnvironmentInfo {
   pipenv: string;
 }
 
-function readInfo(environment: string): EnvironmentInfo {
+export function readInfo(environment: string): EnvironmentInfo {
   const path = join(environment, 'share/pipenv-fhs/env.json');
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as EnvironmentInfo;
@@ -141,6 +141,11 @@ export async function buildEnvironment(
   return built;
 }
 
+/** The variables a command inside gets: PYTHONPATH with the `_manylinux` directory first, and the marker. */
+export function innerEnvironment(environment: string, launch: Launch, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, PYTHONPATH: pythonPath(manylinuxDir(launch), env.PYTHONPATH), [ACTIVE]: environment };
+}
+
 /**
  * Run a command inside the environment with the PYTHONPATH and marker pipenv
  * gets: directly when this process already runs inside that very environment,
@@ -153,11 +158,10 @@ export function runInsideEnvironment(
   command: (inner: NodeJS.ProcessEnv, info: EnvironmentInfo) => Command,
   wrap = false,
 ): void {
-  const manylinux = manylinuxDir(launch);
-  const inner = { ...env, PYTHONPATH: pythonPath(manylinux, env.PYTHONPATH), [ACTIVE]: environment };
+  const inner = innerEnvironment(environment, launch, env);
   const target = command(inner, readInfo(environment));
   // The venv as it is now, and again once pipenv may have made or remade it.
-  const wrapNow = () => (wrap ? wrapProjectVenv(env, { environment, manylinux }) : undefined);
+  const wrapNow = () => (wrap ? wrapProjectVenv(env, { environment, manylinux: manylinuxDir(launch) }) : undefined);
   wrapNow();
   const active = activeEnvironment(env);
   if (active === environment) {

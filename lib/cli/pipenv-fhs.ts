@@ -2,7 +2,9 @@ import { writeSync } from 'node:fs';
 import { version } from '../../package.json';
 import * as allow from '../commands/allow';
 import * as build from '../commands/build';
+import * as doctor from '../commands/doctor';
 import * as expr from '../commands/expr';
+import * as gc from '../commands/gc';
 import * as run from '../commands/run';
 import * as status from '../commands/status';
 import * as unwrap from '../commands/unwrap';
@@ -16,7 +18,7 @@ interface Command {
 }
 
 /** One module per subcommand, as pyenv's libexec has one file per command. */
-const COMMANDS: Record<string, Command> = { status, build, run, expr, allow, unwrap };
+const COMMANDS: Record<string, Command> = { status, build, run, expr, allow, unwrap, doctor, gc };
 
 function help(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
