@@ -42,7 +42,7 @@ async function main(): Promise<void> {
 main().catch((error) => {
   // parseArgs rejects unknown flags with a one-line message of its own.
   if ((error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-    exitWith(new ShimError((error as Error).message, 2));
+    exitWith(new ShimError((error as Error).message.split('\n')[0], 2));
   }
   exitWith(error);
 });
