@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
-import which from 'which';
 import { builtEnvironment, ensurePrivateDir, writeFileAtomic, type EnvironmentPaths } from './cache';
 import { ShimError } from './errors';
 import { MISSING_ATTRIBUTE } from './expression';
 import { withLock } from './lock';
+import { firstOnPath } from './path-search';
 import { Progress } from './progress';
 
 export interface BuildRequest {
@@ -48,7 +48,7 @@ export async function ensureBuilt(request: BuildRequest): Promise<string> {
 }
 
 function nixBuild(request: BuildRequest, progress: Progress): Promise<void> {
-  const nixBuildPath = which.sync('nix-build', { nothrow: true });
+  const nixBuildPath = firstOnPath('nix-build');
   if (!nixBuildPath) throw new ShimError('nix-build not found on PATH: pipenv-fhs needs Nix', 127);
   const args = [request.paths.expression, '-o', request.paths.outLink];
   if (request.refresh) args.push('--option', 'tarball-ttl', '0');
@@ -76,11 +76,31 @@ function nixBuild(request: BuildRequest, progress: Progress): Promise<void> {
   });
 }
 
-/** Nix's own error lines, then one line of ours naming what failed. */
+/**
+ * The failed builder's own last lines, which say why it failed. nix-build
+ * prints a builder's log as it runs (after `building '<drv>'...`) and its
+ * error then says only "builder for '<drv>' failed with exit code 1": without
+ * these lines the user would not see the reason. (Where Nix repeats them in
+ * the error, as "last N log lines:", nothing is added.)
+ */
+function builderLog(lines: string[], first: number, errorLines: string[]): string[] {
+  if (first < 0 || errorLines.some((line) => /last \d+ log lines/.test(line))) return [];
+  const drv = /^error: builder for '([^']+)' failed/.exec(errorLines[0])?.[1];
+  if (!drv) return [];
+  const start = lines.lastIndexOf(`building '${drv}'...`, first);
+  if (start < 0) return [];
+  // Other derivations' "building" lines may interleave (max-jobs > 1): drop them.
+  return lines
+    .slice(start + 1, first)
+    .filter((line) => !/^building '\/nix\/store\/[^']+'\.\.\.$/.test(line))
+    .slice(-25);
+}
+
+/** Nix's own error lines (after the failed builder's log), then one line of ours naming what failed. */
 function buildFailure(request: BuildRequest, lines: string[], status: string): ShimError {
   const first = lines.findIndex((line) => line.startsWith('error'));
   const errorLines = first < 0 ? lines.slice(-20) : lines.slice(first);
-  for (const line of errorLines) writeSync(2, `${line}\n`);
+  for (const line of [...builderLog(lines, first, errorLines), ...errorLines]) writeSync(2, `${line}\n`);
   const missing = errorLines.join('\n').match(new RegExp(`${MISSING_ATTRIBUTE}([\\w.-]+)`));
   const why = missing
     ? `nixpkgs has no attribute ${missing[1]} (named in ${request.sources.get(missing[1])})`

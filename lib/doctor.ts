@@ -10,7 +10,8 @@ import { captureInside, insideEnvironment, type Inside } from './inside';
 import type { Launch } from './launch';
 import { decideMode } from './mode';
 import { unresolvedLibraries } from './native';
-import { availableAttributes, findOnPath } from './nix-attrs';
+import { availableAttributes } from './nix-attrs';
+import { firstOnPath } from './path-search';
 import { planEnvironment, type Plan } from './plan';
 import { triedBefore } from './reentry';
 import { extraProviders, providerOf, SONAMES_VARIABLE, type Provider } from './sonames';
@@ -59,7 +60,7 @@ function firstLine(text: string): string {
 
 function checkNixBuild(env: NodeJS.ProcessEnv): { check: Check; found: boolean } {
   const title = 'nix-build';
-  const path = findOnPath('nix-build', env.PATH);
+  const path = firstOnPath('nix-build', env.PATH);
   if (!path) {
     return {
       found: false,
@@ -82,7 +83,7 @@ function bwrapPath(environment: string | undefined, env: NodeJS.ProcessEnv): str
       // Not a script: fall back to PATH.
     }
   }
-  return findOnPath('bwrap', env.PATH);
+  return firstOnPath('bwrap', env.PATH);
 }
 
 function readProc(path: string): string | undefined {

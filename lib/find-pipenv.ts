@@ -1,7 +1,6 @@
 import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
-import which from 'which';
 import { ShimError } from './errors';
+import { executablesOnPath } from './path-search';
 
 export interface Skipped {
   path: string;
@@ -10,7 +9,7 @@ export interface Skipped {
 
 function realpath(path: string): string {
   try {
-    return realpathSync(path);
+    return realpathSync.native(path);
   } catch {
     return path;
   }
@@ -27,10 +26,7 @@ export function findRealPipenv(
 ): { path: string; skipped: Skipped[] } {
   const shimPath = realpath(shim);
   const skipped: Skipped[] = [];
-  const candidates = which.sync('pipenv', { all: true, nothrow: true, path: searchPath ?? '' }) ?? [];
-  // Absolute: a `.` or empty PATH entry yields a bare `pipenv`, which spawn would
-  // look up on PATH again (finding this shim) instead of running the one in cwd.
-  for (const path of new Set(candidates.map((found) => resolve(found)))) {
+  for (const path of new Set(executablesOnPath('pipenv', searchPath ?? ''))) {
     if (realpath(path) === shimPath) skipped.push({ path, why: 'this shim' });
     else if (tried.includes(path)) skipped.push({ path, why: 'leads back to this shim' });
     else return { path, skipped };

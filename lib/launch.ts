@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { constants } from 'node:os';
 import { ShimError } from './errors';
 
@@ -32,6 +33,18 @@ export function signalsInMask(hexMask: string): NodeJS.Signals[] {
   return names;
 }
 
+/**
+ * Canonical, as `readlink -f` gave it before: the front end now calls readlink
+ * only for a path through a symlink, and passes `./bin/pipenv` and the like on.
+ */
+function realPath(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path;
+  }
+}
+
 /** argv of the bundle: node, script, then self, fds, SigIgn mask, then the user's arguments. */
 export function readLaunch(argv: string[]): Launch {
   const [self, fds, mask, ...args] = argv.slice(2);
@@ -39,7 +52,7 @@ export function readLaunch(argv: string[]): Launch {
     throw new ShimError('start pipenv-fhs through bin/pipenv or bin/pipenv-fhs, not its bundle', 2);
   }
   return {
-    self,
+    self: realPath(self),
     fds: fds ? fds.split(',').map(Number) : [],
     ignoredSignals: signalsInMask(mask),
     args,

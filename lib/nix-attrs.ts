@@ -1,22 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { firstOnPath } from './path-search';
 import type { Nixpkgs } from './nixpkgs';
-
-/** The first executable `name` on PATH, absolute; undefined when there is none. */
-export function findOnPath(name: string, searchPath = process.env.PATH ?? ''): string | undefined {
-  for (const dir of searchPath.split(':')) {
-    const file = resolve(dir || '.', name);
-    try {
-      if (!statSync(file).isFile()) continue;
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // Missing or not executable.
-    }
-  }
-  return undefined;
-}
 
 /**
  * Which of these attribute paths the nixpkgs has, in one evaluation (a
@@ -25,7 +9,7 @@ export function findOnPath(name: string, searchPath = process.env.PATH ?? ''): s
  */
 export function availableAttributes(nixpkgs: Nixpkgs, attrs: readonly string[], env: NodeJS.ProcessEnv): Set<string> | undefined {
   if (!attrs.length) return new Set();
-  const nixInstantiate = findOnPath('nix-instantiate', env.PATH);
+  const nixInstantiate = firstOnPath('nix-instantiate', env.PATH);
   if (!nixInstantiate) return undefined;
   const paths = attrs.map((attr) => `[ ${attr.split('.').map((part) => JSON.stringify(part)).join(' ')} ]`).join(' ');
   const expression = `

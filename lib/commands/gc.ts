@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { builtEnvironment, cacheDir, environmentPaths, type EnvironmentPaths } from '../cache';
 import { ShimError } from '../errors';
 import type { Launch } from '../launch';
-import { findOnPath } from '../nix-attrs';
+import { firstOnPath } from '../path-search';
 
 export const summary = 'remove environments not used for DAYS (default 30): their GC roots, then their store paths if nothing else holds them';
 export const usage = 'gc [--older-than DAYS]';
@@ -129,7 +129,7 @@ export function run(_launch: Launch, args: string[]): void {
   out(`kept ${kept} environment${kept === 1 ? '' : 's'} used in the last ${text} day${text === '1' ? '' : 's'}`);
   const storePaths = [...new Set(removed.map((r) => r.storePath).filter((p): p is string => Boolean(p)))];
   if (!storePaths.length) return;
-  const nixStore = findOnPath('nix-store', process.env.PATH);
+  const nixStore = firstOnPath('nix-store', process.env.PATH);
   if (!nixStore) {
     out(`nix-store is not on PATH: Nix's garbage collector frees ${storePaths.length === 1 ? 'that store path' : 'those store paths'} on its next run (nix-collect-garbage)`);
     return;
