@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync, readSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { StdioOptions } from 'node:child_process';
-import spawn from 'cross-spawn';
 import { ShimError, exitWith } from './errors';
 
 export interface Command {
@@ -40,14 +39,49 @@ const FORWARDED = ['SIGTERM', 'SIGHUP', 'SIGUSR2'] as const;
  */
 export function runForeground(command: Command, options: ForegroundOptions): void {
   if (willExec(options)) {
-    try {
-      // Replaces this process: no return, same PID, no Node left behind.
-      (process as ExecveProcess).execve!(command.file, [command.file, ...command.args], command.env);
-    } catch (error) {
-      throw cannotRun(command, error);
-    }
+    // A failed process.execve aborts Node (status 134, a native stack trace):
+    // find out first what a shell would say instead.
+    checkRunnable(command.file);
+    restoreSignalDefaults();
+    // Replaces this process: no return, same PID, no Node left behind.
+    (process as ExecveProcess).execve!(command.file, [command.file, ...command.args], command.env);
   }
   spawnAndFollow(command, options);
+}
+
+/**
+ * Exec would fail for a missing or non-executable file, or a `#!` interpreter
+ * that is gone; the error names the file, as the spawn path's does.
+ */
+function checkRunnable(file: string): void {
+  const access = (path: string) => {
+    try {
+      accessSync(path, fsConstants.X_OK);
+    } catch (error) {
+      throw cannotRun({ file, args: [], env: {} }, error);
+    }
+  };
+  access(file);
+  const head = Buffer.alloc(256);
+  const fd = openSync(file, 'r');
+  const length = readSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+  const shebang = /^#!\s*(\S+)/.exec(head.subarray(0, length).toString('latin1').split('\n')[0]);
+  if (shebang) access(shebang[1]);
+}
+
+/**
+ * Node ignores SIGPIPE and SIGXFSZ for itself, and an exec keeps that, though
+ * the caller did not ignore them (`ignoring` ignores them again if it did).
+ * Listening to a signal and then stopping makes libuv set it back to default.
+ * A spawned child needs nothing: libuv resets every signal in it.
+ */
+function restoreSignalDefaults(): void {
+  const none = () => {};
+  for (const signal of ['SIGPIPE', 'SIGXFSZ'] as const) {
+    process.on(signal, none);
+    process.off(signal, none);
+  }
 }
 
 /** Whether runForeground will replace this process rather than wait for a child. */
@@ -55,16 +89,13 @@ export function willExec(options: ForegroundOptions): boolean {
   return Boolean((process as ExecveProcess).execve) && options.fds.length === 0 && !options.keepParent;
 }
 
-/** Node keeps these ignored in every child already. */
-const ALWAYS_IGNORED = new Set<string>(['SIGPIPE', 'SIGXFSZ']);
-
 /**
  * The command, started with these signals ignored: Node reset the caller's
  * ignored signals (`nohup`, `trap '' INT`) at start-up, and only a small `sh`
  * that then execs the command can give them back. Leaves no process behind.
  */
 export function ignoring(command: Command, signals: readonly string[]): Command {
-  const names = signals.filter((s) => !ALWAYS_IGNORED.has(s)).map((s) => s.replace(/^SIG/, ''));
+  const names = signals.map((s) => s.replace(/^SIG/, ''));
   if (names.length === 0) return command;
   return {
     file: '/bin/sh',
@@ -90,20 +121,20 @@ function stdioWith(fds: number[]): StdioOptions {
 }
 
 function spawnAndFollow(command: Command, options: ForegroundOptions): void {
-  const child = spawn(command.file, command.args, {
-    env: command.env,
-    stdio: stdioWith(options.fds),
-  });
+  // Loaded here, not at the top: where exec happens, child_process is never needed.
+  const spawn = require('cross-spawn') as typeof import('cross-spawn');
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(command.file, command.args, { env: command.env, stdio: stdioWith(options.fds) });
+  } catch (error) {
+    // Some failures (E2BIG: arguments too long) are thrown here rather than emitted.
+    throw cannotRun(command, error);
+  }
   const target = options.signalTarget ?? ((pid: number) => pid);
+  const hold = options.signalTarget !== undefined;
   const ignore = () => {};
   const forward = (signal: NodeJS.Signals) => {
-    if (child.pid !== undefined) {
-      try {
-        process.kill(target(child.pid), signal);
-      } catch {
-        // Gone already: its exit is on its way to us.
-      }
-    }
+    if (child.pid !== undefined) sendWhenTaken(child.pid, target, signal, hold, Date.now() + HOLD_MS);
   };
   for (const signal of IGNORED) process.on(signal, ignore);
   for (const signal of FORWARDED) process.on(signal, forward);
@@ -116,6 +147,48 @@ function spawnAndFollow(command: Command, options: ForegroundOptions): void {
     if (signal === null) process.exit(code ?? 1);
     dieOf(signal);
   });
+}
+
+/** How long a forwarded signal waits for its target to stop ignoring it. */
+const HOLD_MS = 5000;
+
+/**
+ * Send a forwarded signal to the target. With `hold` (a signalTarget: the FHS
+ * launcher), the chain sh trampoline -> launcher -> bwrap -> /init runs with
+ * INT/TERM/HUP ignored until `env --default-signal` gives pipenv its default
+ * back, and the target is bwrap's child only once there is one: a signal
+ * arriving in those first tens of milliseconds was dropped, and pipenv ran on
+ * as if never asked to stop. So while the target ignores the signal, it is
+ * held and the target looked up again every 10 ms (for at most HOLD_MS: a
+ * signal the caller itself ignored, as nohup's SIGHUP, stays ignored inside).
+ */
+function sendWhenTaken(
+  childPid: number,
+  target: (childPid: number) => number,
+  signal: NodeJS.Signals,
+  hold: boolean,
+  deadline: number,
+): void {
+  const pid = target(childPid);
+  if (hold && ignores(pid, signal) && Date.now() < deadline) {
+    setTimeout(() => sendWhenTaken(childPid, target, signal, hold, deadline), 10);
+    return;
+  }
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Gone already: its exit is on its way to us.
+  }
+}
+
+/** Whether a process has this signal ignored (SigIgn in /proc/PID/status); false if unreadable. */
+function ignores(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    const mask = /^SigIgn:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return mask !== undefined && ((BigInt(`0x${mask}`) >> BigInt(constants.signals[signal] - 1)) & 1n) === 1n;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -17,22 +17,5 @@ export function realPipenv(launch: Launch, env: NodeJS.ProcessEnv, exec: boolean
 /** Run the real pipenv exactly as the caller would have: the whole job off NixOS. */
 export function runPassthrough(launch: Launch, env: NodeJS.ProcessEnv): void {
   const options = { fds: launch.fds };
-  const command = realPipenv(launch, env, willExec(options));
-  if (willExec(options)) restoreNodeIgnored(launch.ignoredSignals);
-  runForeground(ignoring(command, launch.ignoredSignals), options);
-}
-
-/**
- * Node ignores SIGPIPE and SIGXFSZ for itself, and process.execve leaves them
- * ignored in pipenv although the caller did not ignore them. Listening to a
- * signal and then stopping makes libuv set it back to default. (A spawned child
- * needs nothing: libuv resets every signal in it.)
- */
-function restoreNodeIgnored(callerIgnored: readonly string[]): void {
-  const none = () => {};
-  for (const signal of ['SIGPIPE', 'SIGXFSZ'] as const) {
-    if (callerIgnored.includes(signal)) continue;
-    process.on(signal, none);
-    process.off(signal, none);
-  }
+  runForeground(ignoring(realPipenv(launch, env, willExec(options)), launch.ignoredSignals), options);
 }

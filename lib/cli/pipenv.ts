@@ -1,5 +1,4 @@
 import { exitWith } from '../errors';
-import { runInEnvironment } from '../fhs-run';
 import { readLaunch } from '../launch';
 import { decideMode } from '../mode';
 import { runPassthrough } from '../passthrough';
@@ -8,7 +7,8 @@ import { runPassthrough } from '../passthrough';
 async function main(): Promise<void> {
   const launch = readLaunch(process.argv);
   const { mode } = decideMode(process.env);
-  if (mode === 'fhs') await runInEnvironment(launch, process.env);
+  // Loaded only here: the passthrough path must not pay for crypto, TOML and Nix.
+  if (mode === 'fhs') await (require('../fhs-run') as typeof import('../fhs-run')).runInEnvironment(launch, process.env);
   else runPassthrough(launch, process.env);
 }
 
