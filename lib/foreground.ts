@@ -2,6 +2,7 @@ import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync
 import { constants } from 'node:os';
 import type { StdioOptions } from 'node:child_process';
 import { ShimError, exitWith } from './errors';
+import { signalsInMask } from './launch';
 
 export interface Command {
   file: string;
@@ -123,21 +124,25 @@ function stdioWith(fds: number[]): StdioOptions {
 function spawnAndFollow(command: Command, options: ForegroundOptions): void {
   // Loaded here, not at the top: where exec happens, child_process is never needed.
   const spawn = require('cross-spawn') as typeof import('cross-spawn');
-  let child: ReturnType<typeof spawn>;
+  let child: ReturnType<typeof spawn> | undefined;
+  const target = options.signalTarget ?? ((pid: number) => pid);
+  const hold = options.signalTarget !== undefined;
+  const ignore = () => {};
+  const forward = (signal: NodeJS.Signals) => {
+    if (child?.pid !== undefined) sendWhenTaken(child.pid, target, signal, hold, Date.now() + HOLD_MS);
+  };
+  // Handlers before the spawn: a signal that came while the child was being
+  // started used to kill this process by its default action, leaving the child
+  // orphaned and running on (bwrap's --die-with-parent is not armed yet then).
+  // Caught now, it is forwarded once spawn has returned (JS handlers run after).
+  for (const signal of IGNORED) process.on(signal, ignore);
+  for (const signal of FORWARDED) process.on(signal, forward);
   try {
     child = spawn(command.file, command.args, { env: command.env, stdio: stdioWith(options.fds) });
   } catch (error) {
     // Some failures (E2BIG: arguments too long) are thrown here rather than emitted.
     throw cannotRun(command, error);
   }
-  const target = options.signalTarget ?? ((pid: number) => pid);
-  const hold = options.signalTarget !== undefined;
-  const ignore = () => {};
-  const forward = (signal: NodeJS.Signals) => {
-    if (child.pid !== undefined) sendWhenTaken(child.pid, target, signal, hold, Date.now() + HOLD_MS);
-  };
-  for (const signal of IGNORED) process.on(signal, ignore);
-  for (const signal of FORWARDED) process.on(signal, forward);
 
   child.on('error', (error) => exitWith(cannotRun(command, error)));
   child.on('exit', (code, signal) => {
@@ -185,7 +190,7 @@ function sendWhenTaken(
 function ignores(pid: number, signal: NodeJS.Signals): boolean {
   try {
     const mask = /^SigIgn:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return mask !== undefined && ((BigInt(`0x${mask}`) >> BigInt(constants.signals[signal] - 1)) & 1n) === 1n;
+    return mask !== undefined && signalsInMask(mask).includes(signal);
   } catch {
     return false;
   }

@@ -1,26 +1,64 @@
-import { openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { procStat } from './proc';
 
-function holder(path: string): number | undefined {
+/** The lock file's text, `PID STARTTIME`, or undefined when there is none. */
+function holder(path: string): string | undefined {
   try {
-    return Number.parseInt(readFileSync(path, 'utf8'), 10) || undefined;
+    return readFileSync(path, 'utf8').trim();
   } catch {
     return undefined;
   }
 }
 
-function alive(pid: number): boolean {
+/** A process's start time (/proc/PID/stat field 22, clock ticks since boot), or undefined. */
+function startTime(pid: number): string | undefined {
+  return procStat(pid)?.[19];
+}
+
+/**
+ * Whether the process a lock names still runs. The PID alone is not enough: a
+ * lock left by a kill -9 outlives a reboot in the cache, and its PID may by
+ * then belong to a daemon that never exits, on which every later call would
+ * wait forever. With the start time, a reused PID is told apart.
+ */
+function alive(text: string): boolean {
+  const [pidText, start] = text.split(' ');
+  const pid = Number.parseInt(pidText, 10);
+  if (!pid) return false;
   try {
     process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = startTime(pid);
+  return start === undefined || now === undefined || now === start;
+}
+
+/**
+ * Create the lock with its content in one step (a link of a written file), so
+ * that nobody ever sees it empty: an empty lock used to be taken for stale
+ * after 50 ms, and a holder slow to write its PID lost the lock to a second
+ * nix-build.
+ */
+function create(path: string, text: string): boolean {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, text, { mode: 0o600 });
+  try {
+    linkSync(temporary, path);
     return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
+  } finally {
+    unlinkIfPresent(temporary);
   }
 }
 
 /**
- * Run `fn` holding a lock file that names our PID. A holder that died (even of
- * kill -9) leaves a file naming a dead PID: the next caller takes it over.
+ * Run `fn` holding a lock file that names our PID and start time. A holder that
+ * died (even of kill -9) leaves a file naming a dead process: the next caller
+ * takes it over.
  * Serializes nix-build per environment; Nix's own output locks keep even a
  * lost race correct.
  */
@@ -30,24 +68,19 @@ export async function withLock<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   let waitedFor: number | undefined;
+  const me = `${process.pid} ${startTime(process.pid) ?? ''}`.trim();
   for (;;) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const pid = holder(path);
-    if (pid !== undefined && alive(pid)) {
+    if (create(path, `${me}\n`)) break;
+    const current = holder(path);
+    if (current === undefined) continue; // released meanwhile: try again
+    if (alive(current)) {
+      const pid = Number.parseInt(current, 10);
       if (waitedFor !== pid) onWait(pid);
       waitedFor = pid;
       await sleep(100);
-    } else if (holder(path) === pid) {
-      // Stale, or written a moment ago and still empty: gone either way after a second look.
-      if (pid === undefined) await sleep(50);
-      if (holder(path) === pid) unlinkIfPresent(path);
+    } else if (holder(path) === current) {
+      // Stale (its holder died, even of kill -9): take it over, unless another caller did first.
+      unlinkIfPresent(path);
     }
   }
   try {

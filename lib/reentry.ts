@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { procStat } from './proc';
 
 /**
  * The one marker variable. The shim sets it on every pipenv it starts, naming
@@ -78,13 +79,7 @@ function cmdline(pid: number): string[] {
 }
 
 function parentOf(pid: number): number {
-  try {
-    // The command name in field 2 may hold spaces and parentheses: read after its last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return 0;
-  }
+  return Number(procStat(pid)?.[1] ?? 0);
 }
 
 /** Wrappers may put options in front, never drop any: pipenv's own `run` always does. */

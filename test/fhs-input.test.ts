@@ -1,0 +1,77 @@
+// Nothing reaches the Nix expression unchecked: hostile values are refused with
+// one stderr line naming the variable or file, before any Nix program starts.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { FAKE_PIPENV, lines, world, writePipfile } from './helpers/fhs';
+
+interface Case {
+  title: string;
+  env?: NodeJS.ProcessEnv;
+  args?: string[];
+  /** Pipfile `[requires]` entries, or the Pipfile's whole text. */
+  pipfile?: Record<string, string> | string;
+  /** What the one stderr line must name (the variable, or a pattern for the file). */
+  names: string | RegExp;
+}
+
+const hostile = ['3.11"', '3.${x}', '3.11 x', '3.11\nbuildFHSEnv'];
+const show = (value: string) => JSON.stringify(value);
+
+const cases: Case[] = [
+  ...hostile.map((value) => ({ title: `PIPENV_PYTHON=${show(value)}`, env: { PIPENV_PYTHON: value }, names: 'PIPENV_PYTHON' })),
+  { title: '--python with a quote', args: ['--python', '3.11"', 'install'], names: '--python' },
+  ...hostile.map((value) => ({
+    title: `Pipfile python_version = ${show(value)}`,
+    pipfile: { python_version: value },
+    names: /\/Pipfile \[requires\] python_version/,
+  })),
+  {
+    title: 'Pipfile python_full_version = "3.11.4${x}"',
+    pipfile: { python_full_version: '3.11.4${x}' },
+    names: /\/Pipfile \[requires\] python_full_version/,
+  },
+  ...['a"b', '${x}', 'a;b', 'libGL a"b'].map((value) => ({
+    title: `PIPENV_FHS_PACKAGES=${show(value)}`,
+    env: { PIPENV_FHS_PACKAGES: value },
+    names: 'PIPENV_FHS_PACKAGES',
+  })),
+  { title: 'PIPENV_FHS_NIXPKGS that does not exist', env: { PIPENV_FHS_NIXPKGS: '/nonexistent/nixpkgs' }, names: 'PIPENV_FHS_NIXPKGS' },
+  {
+    title: 'NIX_PATH with no nixpkgs that exists',
+    env: { NIX_PATH: 'nixpkgs=/nonexistent/nixpkgs' },
+    names: 'NIX_PATH',
+  },
+  {
+    title: 'bad TOML in the Pipfile (file and line)',
+    pipfile: '[packages]\nrequests = "*"\n[requires\npython_version = "3.11"\n',
+    names: /\/Pipfile:3: /,
+  },
+  { title: 'PIPENV_FHS=bogus', env: { PIPENV_FHS: 'bogus' }, names: 'PIPENV_FHS=' },
+];
+
+for (const c of cases) {
+  test(`refused before any Nix program starts: ${c.title}`, (t) => {
+    const w = world();
+    if (typeof c.pipfile === 'string') writeFileSync(path.join(w.project, 'Pipfile'), c.pipfile);
+    else if (c.pipfile) writePipfile(w.project, c.pipfile);
+    const r = w.run(c.args ?? ['install'], { env: { PIPENV_FHS_PIPENV: FAKE_PIPENV, ...c.env } });
+    t.not(r.status, 0);
+    t.is(r.signal, null);
+    t.is(r.stdout.toString(), '', 'stdout stays empty');
+    const errors = lines(r.stderr);
+    t.is(errors.length, 1, r.stderr);
+    t.regex(errors[0], /^pipenv-fhs: /);
+    if (typeof c.names === 'string') t.true(errors[0].includes(c.names), errors[0]);
+    else t.regex(errors[0], c.names);
+    t.deepEqual(w.nixCalls(), [], 'no Nix program ran');
+  });
+}
+
+test('control: the same world with harmless values does build (so the refusals above are not vacuous)', (t) => {
+  const w = world();
+  writePipfile(w.project, { python_version: '3.11' });
+  const r = w.run(['install'], { env: { PIPENV_FHS_PIPENV: FAKE_PIPENV, PIPENV_FHS_PACKAGES: 'libGL xorg.libXi' } });
+  t.is(r.status, 0, r.stderr);
+  t.is(w.builds(), 1);
+});
