@@ -82,9 +82,8 @@ export function sitePackages(venv: string): string[] {
   });
 }
 
-/** Every `*.so` file under the directories (symlinked directories are not followed). */
-export function sharedObjects(dirs: string[]): string[] {
-  const found: string[] = [];
+/** Visit every regular file under the directories (symlinked directories are not followed). */
+function walkFiles(dirs: string[], visit: (path: string, name: string) => void): void {
   const walk = (dir: string) => {
     let entries;
     try {
@@ -95,29 +94,22 @@ export function sharedObjects(dirs: string[]): string[] {
     for (const entry of entries) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && entry.name.endsWith('.so')) found.push(path);
+      else if (entry.isFile()) visit(path, entry.name);
     }
   };
   dirs.forEach(walk);
+}
+
+/** Every `*.so` file under the directories. */
+export function sharedObjects(dirs: string[]): string[] {
+  const found: string[] = [];
+  walkFiles(dirs, (path, name) => name.endsWith('.so') && found.push(path));
   return found.sort();
 }
 
 /** Every file (any name) under the directories, by basename: where a wheel ships its own libraries. */
 export function filesByName(dirs: string[], names: ReadonlySet<string>): Map<string, string> {
   const found = new Map<string, string>();
-  const walk = (dir: string) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (names.has(entry.name) && !found.has(entry.name)) found.set(entry.name, path);
-    }
-  };
-  dirs.forEach(walk);
+  walkFiles(dirs, (path, name) => names.has(name) && !found.has(name) && found.set(name, path));
   return found;
 }

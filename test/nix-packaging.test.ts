@@ -92,6 +92,7 @@ const STUB_LIB = `
     literalExpression = text: { _type = "literalExpression"; inherit text; };
     types = { package = { name = "package"; }; };
     hiPrio = drv: drv // { meta = (drv.meta or { }) // { priority = -10; }; };
+    setAttrByPath = path: value: if path == [ ] then value else { \${builtins.head path} = stubLib.setAttrByPath (builtins.tail path) value; };
   };
 `;
 
