@@ -58,10 +58,7 @@ function hostPipenvAtHand(launch: Launch, env: NodeJS.ProcessEnv): boolean {
   }
 }
 
-/**
- * The `_manylinux` directory, first on PYTHONPATH, then the caller's entries if
- * there are any: an empty entry would put the current directory on the path.
- */
+/** The directory holding pipenv-fhs's `_manylinux.py`, beside bin/. */
 export function manylinuxDir(launch: Launch): string {
   const dir = join(dirname(dirname(launch.self)), 'python');
   // Whoever can write there decides which wheels pip accepts, in every project.
@@ -69,6 +66,10 @@ export function manylinuxDir(launch: Launch): string {
   return dir;
 }
 
+/**
+ * The `_manylinux` directory first, then the caller's entries if there are
+ * any: an empty entry would put the current directory on the path.
+ */
 function pythonPath(dir: string, current: string | undefined): string {
   if (!current) return dir;
   if (current === dir || current.startsWith(`${dir}:`)) return current;
