@@ -230,6 +230,55 @@ const SECTIONS = [
       table(['bin/pipenv', 'empty sh', 'difference'], [[ms(front), ms(empty), ms(front - empty)]]);
     },
   },
+  // Issue 7: the venv's own python enters the environment by itself (lib/venv.ts).
+  {
+    title: "venv python: .venv/bin/python -c pass (the wrapper, from outside) against the bare interpreter",
+    note:
+      'a project with no packages, its venv made by `pipenv --python /usr/bin/python3.11` through the shim (fixture nixpkgs).\n' +
+      "  launcher: the environment's launcher running the bare interpreter (the sandbox's share, without the wrapper)",
+    run() {
+      const bare = '/usr/bin/python3.11';
+      const project = path.join(work, 'venv-project');
+      mkdirSync(project, { recursive: true });
+      writeFileSync(path.join(project, 'Pipfile'), '[packages]\n');
+      const host = { PATH: '/usr/bin:/bin', HOME: path.join(work, 'venv-home'), LANG: 'C.UTF-8' };
+      const made = spawnSync(SHIM, ['--python', bare], {
+        cwd: project,
+        env: {
+          ...host,
+          PATH: `${NODES[0].dir}:/usr/bin:/bin`,
+          PIPENV_FHS: 'on',
+          PIPENV_FHS_NIXPKGS: path.join(ROOT, 'fixtures', 'nixpkgs'),
+          PIPENV_FHS_CACHE_DIR: path.join(work, 'venv-cache'),
+          NIX_CONFIG: 'substituters =',
+          PIPENV_VENV_IN_PROJECT: '1',
+          PIPENV_VERBOSITY: '-1',
+          PIPENV_NOSPIN: '1',
+        },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const python = path.join(project, '.venv', 'bin', 'python');
+      const wrapper = existsSync(python) ? readFileSync(python, 'utf8') : '';
+      const environment = /^environment='([^']*)'$/m.exec(wrapper)?.[1];
+      if (made.status !== 0 || !environment) {
+        const why = made.status !== 0 ? (made.stderr || made.stdout).trim().split('\n').pop() : `${python} is not a wrapper`;
+        return console.log(`  (skipped: no wrapped venv: ${why})`);
+      }
+      const [wrapped, direct, launcher] = medians(
+        [
+          { argv: [python, '-c', 'pass'] },
+          { argv: [bare, '-c', 'pass'] },
+          { argv: [path.join(environment, 'bin', 'pipenv-fhs-env'), '--', bare, '-c', 'pass'] },
+        ],
+        host,
+      );
+      table(
+        ['wrapped', 'bare', 'wrapped/bare', 'launcher', 'wrapper sh itself'],
+        [[ms(wrapped), ms(direct), ratio(wrapped / direct), ms(launcher), ms(wrapped - launcher)]],
+      );
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------

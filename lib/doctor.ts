@@ -195,12 +195,11 @@ function checkManylinux(inside: Inside, launch: Launch): Check {
   return ok('manylinux', title, `inside, ${answer.asked} answers yes (${whose}; ${answer.glibc ?? 'glibc unknown'})`, { data });
 }
 
-/** The venv pipenv uses: VIRTUAL_ENV as pipenv honours it, else venv.ts's location. */
+/** The venv pipenv uses (venv.ts: VIRTUAL_ENV as pipenv honours it, else where pipenv puts it). */
 function projectVenv(plan: Plan, env: NodeJS.ProcessEnv): { path: string; source: string } | undefined {
-  const ignore = /^(1|true|yes|on)$/i.test(env.PIPENV_IGNORE_VIRTUALENVS ?? '');
-  if (env.VIRTUAL_ENV && env.PIPENV_ACTIVE === undefined && !ignore) return { path: env.VIRTUAL_ENV, source: 'VIRTUAL_ENV' };
   if (!plan.project) return undefined;
-  return { path: venvLocation(plan.project, env), source: 'as pipenv names it' };
+  const path = venvLocation(plan.project, env);
+  return { path, source: path === env.VIRTUAL_ENV ? 'VIRTUAL_ENV' : 'as pipenv names it' };
 }
 
 function checkVenv(venv: { path: string; source: string } | undefined, inside: Inside | undefined): Check {

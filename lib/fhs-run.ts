@@ -157,12 +157,13 @@ export function runInsideEnvironment(
   launch: Launch,
   env: NodeJS.ProcessEnv,
   command: (inner: NodeJS.ProcessEnv, info: EnvironmentInfo) => Command,
-  wrap = false,
+  /** Given, the project's venv is made to enter the environment (venv.ts); its last use is noted here. */
+  wrap?: { lastUse: string },
 ): void {
   const inner = innerEnvironment(environment, launch, env);
   const target = command(inner, readInfo(environment));
   // The venv as it is now, and again once pipenv may have made or remade it.
-  const wrapNow = () => (wrap ? wrapProjectVenv(env, { environment, manylinux: manylinuxDir(launch) }) : undefined);
+  const wrapNow = () => wrap && wrapProjectVenv(env, { environment, manylinux: manylinuxDir(launch), lastUse: wrap.lastUse });
   wrapNow();
   const active = activeEnvironment(env);
   if (active === environment) {
@@ -197,7 +198,8 @@ export async function runInEnvironment(launch: Launch, env: NodeJS.ProcessEnv): 
     return runPassthrough(launch, env);
   }
   const environment = await buildEnvironment(plan, env);
-  runInsideEnvironment(environment, launch, env, (inner, info) => choosePipenv(plan, launch, inner, info), plan.wrapVenv.value);
+  const wrap = plan.wrapVenv.value ? { lastUse: plan.paths.lastUse } : undefined;
+  runInsideEnvironment(environment, launch, env, (inner, info) => choosePipenv(plan, launch, inner, info), wrap);
 }
 
 export function describe(plan: Plan): string {

@@ -1,42 +1,98 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { basename, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ENV_NAME } from './expression';
 import type { Project } from './project';
 
 /**
  * Where pipenv keeps this project's virtualenv, computed as pipenv does it
- * (project.py: get_location_for_virtualenv, virtualenv_name) so that finding it
- * costs no pipenv start: `.venv` in the project (a directory, or a file naming
- * one), else WORKON_HOME/<name>-<hash of the Pipfile path>.
+ * (project.py: virtualenv_location, get_location_for_virtualenv,
+ * virtualenv_name) so that finding it costs no pipenv start: VIRTUAL_ENV when
+ * pipenv would honour it, else `.venv` in the project (a directory, or a file
+ * naming one), else WORKON_HOME/<name>-<hash of the Pipfile path>.
  */
 export function venvLocation(project: Project, env: NodeJS.ProcessEnv): string {
-  const dotVenv = join(project.dir, '.venv');
-  const inProject = env.PIPENV_VENV_IN_PROJECT;
-  const wantsInProject = inProject !== undefined && /^(1|true|yes|on)$/i.test(inProject);
+  if (env.VIRTUAL_ENV && env.PIPENV_ACTIVE === undefined && !setting(env, 'IGNORE_VIRTUALENVS')) {
+    return env.VIRTUAL_ENV;
+  }
+  // pipenv resolves the Pipfile's path (symlinks too) before naming anything after it.
+  const pipfile = realPath(project.pipfile);
+  const dir = dirname(pipfile);
+  const dotVenv = join(dir, '.venv');
   let stat;
   try {
     stat = statSync(dotVenv);
   } catch {
-    return wantsInProject ? dotVenv : join(workonHome(env), venvName(project, env));
+    return setting(env, 'VENV_IN_PROJECT') ? dotVenv : `${workonHome(env)}/${venvName(pipfile, env)}`;
   }
   if (stat.isDirectory()) return dotVenv;
   const name = readFileSync(dotVenv, 'utf8').trim();
-  return name.includes('/') ? resolve(project.dir, name) : join(workonHome(env), name);
+  if (!name) return `${workonHome(env)}/${venvName(pipfile, env)}`;
+  // Path(project, name).absolute(): `.` and doubled slashes go, `..` stays.
+  return name.includes('/') ? purePath(isAbsolute(name) ? name : `${dir}/${name}`) : `${workonHome(env)}/${name}`;
 }
 
+const FALSE_VALUES = ['0', 'false', 'no', 'off'];
+const TRUE_VALUES = ['1', 'true', 'yes', 'on'];
+
+/**
+ * A PIPENV_ switch as pipenv's get_from_env reads it: PIPENV_X, else the
+ * negation PIPENV_NO_X. A value that is no boolean word counts as itself,
+ * unnegated: true unless empty.
+ */
+function setting(env: NodeJS.ProcessEnv, name: string): boolean {
+  const read = (value: string, negated: boolean) => {
+    const word = value.toLowerCase();
+    if (FALSE_VALUES.includes(word)) return negated;
+    if (TRUE_VALUES.includes(word)) return !negated;
+    return value !== '';
+  };
+  const positive = env[`PIPENV_${name}`];
+  if (positive !== undefined) return read(positive, false);
+  const negative = env[`PIPENV_NO_${name}`];
+  return negative !== undefined && read(negative, true);
+}
+
+/** A PIPENV_ value that is text, not a switch: a false word counts as unset. */
+function word(value: string | undefined): string | undefined {
+  return value && !FALSE_VALUES.includes(value.toLowerCase()) ? value : undefined;
+}
+
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/** A path as pathlib prints it: no empty or `.` components, `..` kept as written. */
+function purePath(path: string): string {
+  const parts = path.split('/').filter((part) => part !== '' && part !== '.');
+  return path.startsWith('/') ? `/${parts.join('/')}` : parts.join('/') || '.';
+}
+
+/** get_workon_home(): WORKON_HOME, else $XDG_DATA_HOME/virtualenvs; $VARS and ~ expanded; relative to the cwd. */
 function workonHome(env: NodeJS.ProcessEnv): string {
-  const home = env.HOME ?? '/';
-  const path = env.WORKON_HOME || join(env.XDG_DATA_HOME || '~/.local/share', 'virtualenvs');
-  return path.replace(/^~(?=$|\/)/, home);
+  const path = env.WORKON_HOME || `${env.XDG_DATA_HOME ?? '~/.local/share'}/virtualenvs`;
+  const expanded = path.replace(/\$(\w+|\{[^}]*\})/g, (text, name: string) => {
+    const value = env[name.startsWith('{') ? name.slice(1, -1) : name];
+    return value ?? text;
+  });
+  const withHome = expanded.replace(/^~(?=$|\/)/, () => (env.HOME ?? homedir()).replace(/\/+$/, '') || '/');
+  return purePath(withHome.startsWith('/') ? withHome : `${process.cwd()}/${withHome}`);
 }
 
-function venvName(project: Project, env: NodeJS.ProcessEnv): string {
-  if (env.PIPENV_CUSTOM_VENV_NAME) return env.PIPENV_CUSTOM_VENV_NAME;
-  const sanitized = basename(project.dir).replace(/[ &$`!*@"()[\]\\\r\n\t]/g, '_').slice(0, 42);
-  const digest = createHash('sha256').update(project.pipfile).digest().subarray(0, 6);
+/** virtualenv_name(): the project directory's name made safe, a hash of the Pipfile's path, PIPENV_PYTHON's name. */
+function venvName(pipfile: string, env: NodeJS.ProcessEnv): string {
+  const custom = word(env.PIPENV_CUSTOM_VENV_NAME);
+  if (custom) return custom;
+  // 42 characters as Python counts them: code points, not UTF-16 units.
+  const sanitized = [...basename(dirname(pipfile)).replace(/[ &$`!*@"()[\]\\\r\n\t]/g, '_')].slice(0, 42).join('');
+  const digest = createHash('sha256').update(pipfile).digest().subarray(0, 6);
   const hash = digest.toString('base64').replace(/\+/g, '-').replace(/\//g, '_').slice(0, 8);
-  const python = env.PIPENV_PYTHON;
+  const python = word(env.PIPENV_PYTHON);
   const suffix = python ? `-${isAbsolute(python) ? basename(python) : python}` : '';
   return `${sanitized}-${hash}${suffix}`;
 }
@@ -61,6 +117,8 @@ export interface WrapTarget {
   environment: string;
   /** The directory holding pipenv-fhs's _manylinux.py. */
   manylinux: string;
+  /** The environment's last-use file (cache.ts): a direct start counts as use for `pipenv-fhs gc`. */
+  lastUse: string;
 }
 
 /**
@@ -68,7 +126,9 @@ export interface WrapTarget {
  * exec the interpreter straight away. Either way the interpreter starts with
  * argv[0] = this path, so that it finds pyvenv.cfg and stays the venv's python
  * (sys.prefix, sys.executable, site-packages). `exec -a` is bash's: the
- * environment always has bash, the host's /bin/sh may be dash.
+ * environment always has bash, the host's /bin/sh may be dash. Outside, the
+ * wrapper stays as bwrap's parent, as the shim does for pipenv (fhs-run.ts
+ * runInside), so that SIGTERM and the like reach Python's handlers.
  */
 export function wrapperText(interpreter: string, target: WrapTarget): string {
   const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
@@ -82,18 +142,67 @@ as_venv='exec -a "$0" "$@"'
 if [ "\${PIPENV_FHS_ACTIVE-}" = "$environment" ] && [ -e /.host-etc ]; then
   exec /usr/bin/bash -c "$as_venv" "$0" "$interpreter" "$@"
 fi
+launcher="$environment/bin/${ENV_NAME}"
+if [ ! -x "$launcher" ]; then
+  echo "$0: its environment $environment is gone (garbage-collected?): run pipenv once in the project to wrap the venv anew, or run pipenv-fhs unwrap" >&2
+  exit 127
+fi
+# A use, for pipenv-fhs gc: a redirection only, no process.
+: 2>/dev/null >${q(target.lastUse)}
 export PIPENV_FHS_ACTIVE="$environment"
 export PYTHONPATH=${q(target.manylinux)}\${PYTHONPATH:+:$PYTHONPATH}
-# bwrap would die of Ctrl-C and take Python with it before its handlers ran:
-# bwrap ignores SIGINT and Python gets it back, unless the caller ignored it.
+# bwrap dies of SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 and takes
+# Python with it before Python's handlers run. So bwrap starts with them ignored,
+# Python gets back those the caller did not ignore, and this shell stays as the
+# parent to hand on those sent to it (timeout, an IDE's stop, a supervisor); the
+# terminal sends Ctrl-C and Ctrl-\\ to Python itself. One sent to the whole
+# process group reaches Python twice.
 while read -r key mask; do
   case $key in SigIgn:) break ;; esac
 done </proc/$$/status
-trap '' INT
-if [ $((0x$mask & 2)) -eq 0 ]; then
-  exec "$environment/bin/${ENV_NAME}" --default-signal=INT -- /usr/bin/bash -c "$as_venv" "$0" "$interpreter" "$@"
-fi
-exec "$environment/bin/${ENV_NAME}" -- /usr/bin/bash -c "$as_venv" "$0" "$interpreter" "$@"
+low=\${mask#"\${mask%????}"}
+reset=
+for signal in HUP:1 INT:2 QUIT:3 USR1:10 USR2:12 TERM:15; do
+  [ $((0x$low >> (\${signal#*:} - 1) & 1)) -eq 1 ] || reset=$reset,\${signal%:*}
+done
+trap '' INT QUIT
+start() {
+  exec "$launcher" \${reset:+"--default-signal=\${reset#,}"} -- /usr/bin/bash -c "$as_venv" "$0" "$interpreter" "$@"
+}
+# sh runs a background job with /dev/null for input: it gets ours through a free
+# descriptor. With none free (3 to 9 all open), bwrap takes this shell's place.
+fd=
+for n in 9 8 7 6 5 4 3; do
+  [ -h /proc/$$/fd/$n ] || { fd=$n; break; }
+done
+[ -n "$fd" ] || start "$@"
+got=
+pass_on() {
+  got=$1 got_one=1
+  pids=
+  { read -r pids </proc/$child/task/$child/children; } 2>/dev/null
+  kill -s "$1" \${pids:-$child} 2>/dev/null
+}
+for signal in HUP USR1 USR2 TERM; do
+  trap "pass_on $signal" $signal
+done
+eval "exec $fd<&0"
+eval "(trap '' HUP USR1 USR2 TERM; start \\"\\$@\\") <&$fd $fd<&- &"
+child=$!
+eval "exec $fd<&-"
+# A signal handed on cuts wait short: wait again (for a child that has ended, wait
+# gives its status at once).
+while :; do
+  got_one=
+  wait "$child"
+  status=$?
+  [ -n "$got_one" ] || break
+done
+# Python died of what this shell handed on: so does this shell.
+case $got:$status in
+  HUP:129 | USR1:138 | USR2:140 | TERM:143) trap - "$got"; kill -s "$got" $$ ;;
+esac
+exit "$status"
 `;
 }
 
@@ -130,8 +239,9 @@ export function wrapVenv(venv: string, target: WrapTarget): string[] {
     try {
       if (lstatSync(entry).isSymbolicLink()) {
         const link = readlinkSync(entry);
-        if (!link.includes('/')) continue;
         interpreter = resolve(bin, link);
+        // python3 -> python (or -> /path/to/venv/bin/python): reaches a wrapper already.
+        if (dirname(interpreter) === resolve(bin)) continue;
       } else {
         interpreter = wrappedInterpreter(entry);
       }
@@ -147,6 +257,14 @@ export function wrapVenv(venv: string, target: WrapTarget): string[] {
   return written;
 }
 
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 function readIfFile(path: string): string | undefined {
   try {
     return lstatSync(path).isFile() ? readFileSync(path, 'utf8') : undefined;
@@ -159,6 +277,8 @@ function readIfFile(path: string): string | undefined {
 export function unwrapVenv(venv: string): string[] {
   const restored: string[] = [];
   for (const entry of interpreterEntries(join(venv, 'bin'))) {
+    // A link is no wrapper, even one to a wrapper (python -> python3.11): it stays as it is.
+    if (isLink(entry)) continue;
     const interpreter = wrappedInterpreter(entry);
     if (!interpreter) continue;
     replaceWith(entry, (temporary) => symlinkSync(interpreter, temporary));
