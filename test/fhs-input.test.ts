@@ -48,6 +48,12 @@ const cases: Case[] = [
     names: /\/Pipfile:3: /,
   },
   { title: 'PIPENV_FHS=bogus', env: { PIPENV_FHS: 'bogus' }, names: 'PIPENV_FHS=' },
+  {
+    // Even root cannot make a directory below a regular file: the cache is unusable.
+    title: 'a cache directory that cannot be made (names the path, no internal error)',
+    env: { PIPENV_FHS_CACHE_DIR: '/etc/hostname/pipenv-fhs' },
+    names: /^pipenv-fhs: cannot mkdir \/etc\/hostname\/pipenv-fhs\/envs\/\w+: ENOTDIR$/,
+  },
 ];
 
 for (const c of cases) {
