@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
-import { builtEnvironment, ensurePrivateDir, writeFileAtomic, type EnvironmentPaths } from './cache';
+import { builtEnvironment, ensurePrivateDir, type EnvironmentPaths } from './cache';
+import { writeFileAtomic } from './files';
 import { ShimError } from './errors';
 import { MISSING_ATTRIBUTE } from './expression';
 import { withLock } from './lock';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, mkdirSync, realpathSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** `${PIPENV_FHS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pipenv-fhs}` */
 export function cacheDir(env: NodeJS.ProcessEnv): string {
@@ -59,18 +59,3 @@ export function recordUse(paths: EnvironmentPaths): void {
   }
 }
 
-/** Write through a temporary file and a rename: readers see the old file or the new one, never half. */
-export function writeFileAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, text, { mode: 0o600 });
-  renameSync(temporary, path);
-}
-
-export function readFileOrUndefined(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}

@@ -1,6 +1,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { hash, readFileOrUndefined, writeFileAtomic } from './cache';
+import { hash } from './cache';
+import { readFileOrUndefined, writeFileAtomic } from './files';
 import { ShimError } from './errors';
 
 /**

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { PROJECT_CONFIG, loadConfig } from '../config';
-import { readFileOrUndefined } from '../cache';
+import { readFileOrUndefined } from '../files';
 import { ShimError, say } from '../errors';
 import type { Launch } from '../launch';
 import { findProject } from '../project';
