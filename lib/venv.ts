@@ -3,6 +3,7 @@ import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, rename
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ENV_NAME } from './expression';
+import { launchUnderParent, shQuote } from './sh';
 import type { Project } from './project';
 
 /**
@@ -101,7 +102,7 @@ function venvName(pipfile: string, env: NodeJS.ProcessEnv): string {
 const MARK = '# pipenv-fhs venv wrapper';
 
 /** Entries that can be symlinks to the base interpreter (virtualenv links only `python`; `venv` all three). */
-function interpreterEntries(bin: string): string[] {
+export function interpreterEntries(bin: string): string[] {
   const names = ['python', 'python3'];
   try {
     const version = readFileSync(join(bin, '..', 'pyvenv.cfg'), 'utf8').match(/^version(?:_info)?\s*=\s*(\d+\.\d+)/m);
@@ -131,7 +132,7 @@ export interface WrapTarget {
  * runInside), so that SIGTERM and the like reach Python's handlers.
  */
 export function wrapperText(interpreter: string, target: WrapTarget): string {
-  const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+  const q = shQuote;
   return `#!/bin/sh
 ${MARK}: runs this venv's Python inside the project's FHS
 # environment, where native wheels find their libraries. \`pipenv-fhs unwrap\`
@@ -151,59 +152,7 @@ fi
 : 2>/dev/null >${q(target.lastUse)}
 export PIPENV_FHS_ACTIVE="$environment"
 export PYTHONPATH=${q(target.manylinux)}\${PYTHONPATH:+:$PYTHONPATH}
-# bwrap dies of SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 and takes
-# Python with it before Python's handlers run. So bwrap starts with them ignored,
-# Python gets back those the caller did not ignore, and this shell stays as the
-# parent to hand on those sent to it (timeout, an IDE's stop, a supervisor); the
-# terminal sends Ctrl-C and Ctrl-\\ to Python itself. One sent to the whole
-# process group reaches Python twice.
-while read -r key mask; do
-  case $key in SigIgn:) break ;; esac
-done </proc/$$/status
-low=\${mask#"\${mask%????}"}
-reset=
-for signal in HUP:1 INT:2 QUIT:3 USR1:10 USR2:12 TERM:15; do
-  [ $((0x$low >> (\${signal#*:} - 1) & 1)) -eq 1 ] || reset=$reset,\${signal%:*}
-done
-trap '' INT QUIT
-start() {
-  exec "$launcher" \${reset:+"--default-signal=\${reset#,}"} -- /usr/bin/bash -c "$as_venv" "$0" "$interpreter" "$@"
-}
-# sh runs a background job with /dev/null for input: it gets ours through a free
-# descriptor. With none free (3 to 9 all open), bwrap takes this shell's place.
-fd=
-for n in 9 8 7 6 5 4 3; do
-  [ -h /proc/$$/fd/$n ] || { fd=$n; break; }
-done
-[ -n "$fd" ] || start "$@"
-got=
-pass_on() {
-  got=$1 got_one=1
-  pids=
-  { read -r pids </proc/$child/task/$child/children; } 2>/dev/null
-  kill -s "$1" \${pids:-$child} 2>/dev/null
-}
-for signal in HUP USR1 USR2 TERM; do
-  trap "pass_on $signal" $signal
-done
-eval "exec $fd<&0"
-eval "(trap '' HUP USR1 USR2 TERM; start \\"\\$@\\") <&$fd $fd<&- &"
-child=$!
-eval "exec $fd<&-"
-# A signal handed on cuts wait short: wait again (for a child that has ended, wait
-# gives its status at once).
-while :; do
-  got_one=
-  wait "$child"
-  status=$?
-  [ -n "$got_one" ] || break
-done
-# Python died of what this shell handed on: so does this shell.
-case $got:$status in
-  HUP:129 | USR1:138 | USR2:140 | TERM:143) trap - "$got"; kill -s "$got" $$ ;;
-esac
-exit "$status"
-`;
+${launchUnderParent('/usr/bin/bash -c "$as_venv" "$0" "$interpreter" "$@"', { reraise: true })}`;
 }
 
 /** The interpreter a wrapper runs, or undefined for anything that is not a wrapper. */
