@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ShimError } from './errors';
+import { resolutionChain } from './symlinks';
 
 export interface Nixpkgs {
   /** Nix text that evaluates to the nixpkgs function: a store or checkout path, or `<nixpkgs>`. */
@@ -11,6 +12,8 @@ export interface Nixpkgs {
   source: string;
   /** Evaluating it needs Nix's flakes feature. */
   flake?: boolean;
+  /** Files whose change could change what this resolves to (for the fast path's stat). */
+  consulted: string[];
 }
 
 /** Entries Nix itself takes for URLs rather than paths (EvalSettings::isPseudoUrl, flake:). */
@@ -43,22 +46,29 @@ export function splitNixPath(text: string): string[] {
   return entries;
 }
 
-/** The commit a git checkout has out, or '' (not a checkout, or unreadable). */
-function gitCommit(dir: string): string {
+/** The commit a git checkout has out ('' if none), and the files that told. */
+function gitCommit(dir: string): { commit: string; files: string[] } {
+  const dotGit = join(dir, '.git');
+  const files = [dotGit];
   try {
-    let gitDir = join(dir, '.git');
+    let gitDir = dotGit;
     if (statSync(gitDir).isFile()) {
       // A worktree or submodule: `.git` is a file naming the real directory.
-      gitDir = readFileSync(gitDir, 'utf8').replace(/^gitdir: /, '').trim();
+      gitDir = resolve(dir, readFileSync(gitDir, 'utf8').replace(/^gitdir: /, '').trim());
     }
-    const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
-    if (!head.startsWith('ref: ')) return head;
+    const headFile = join(gitDir, 'HEAD');
+    files.push(headFile);
+    const head = readFileSync(headFile, 'utf8').trim();
+    if (!head.startsWith('ref: ')) return { commit: head, files };
     const ref = head.slice(5);
-    if (existsSync(join(gitDir, ref))) return readFileSync(join(gitDir, ref), 'utf8').trim();
-    const packed = readFileSync(join(gitDir, 'packed-refs'), 'utf8');
-    return packed.split('\n').find((line) => line.endsWith(` ${ref}`))?.split(' ')[0] ?? '';
+    const refFile = join(gitDir, ref);
+    const packedFile = join(gitDir, 'packed-refs');
+    files.push(refFile, packedFile);
+    if (existsSync(refFile)) return { commit: readFileSync(refFile, 'utf8').trim(), files };
+    const packed = readFileSync(packedFile, 'utf8');
+    return { commit: packed.split('\n').find((line) => line.endsWith(` ${ref}`))?.split(' ')[0] ?? '', files };
   } catch {
-    return '';
+    return { commit: '', files };
   }
 }
 
@@ -72,18 +82,20 @@ export function nixString(text: string): string {
   return `"${text.replace(/[\\"$]/g, (c) => `\\${c}`).replace(/\n/g, '\\n')}"`;
 }
 
-function fromPath(path: string, source: string): Nixpkgs {
+/** `looked`: the paths resolution tried before this one (their appearance would change it). */
+function fromPath(path: string, source: string, looked: string[] = []): Nixpkgs {
   let real: string;
   try {
     real = realpathSync(path);
   } catch {
     throw new ShimError(`${source}: nixpkgs path ${path} does not exist`, 2);
   }
-  const commit = gitCommit(real);
+  const { commit, files } = gitCommit(real);
   return {
     expr: nixPath(real),
     identity: commit ? `${real}@${commit}` : real,
     source,
+    consulted: [...looked, ...resolutionChain(path), ...files],
   };
 }
 
@@ -99,7 +111,7 @@ export function checkFlakeReference(text: string, where: string): string {
 
 /** A flake reference: fetched by Nix, keyed on its text (which, locked, holds the revision). */
 export function fromFlake(reference: string, source: string): Nixpkgs {
-  return { expr: `(builtins.getFlake ${nixString(reference)}).outPath`, identity: reference, source, flake: true };
+  return { expr: `(builtins.getFlake ${nixString(reference)}).outPath`, identity: reference, source, flake: true, consulted: [] };
 }
 
 /** An absolute path or a flake reference, as config.ts and PIPENV_FHS_NIXPKGS give them. */
@@ -147,17 +159,20 @@ export function lockedReference(lockText: string, lockPath: string): string | un
  */
 export function resolveNixpkgs(env: NodeJS.ProcessEnv): Nixpkgs {
   const source = env.NIX_PATH ? 'NIX_PATH' : "Nix's default search path";
+  const looked: string[] = [];
   for (const entry of splitNixPath(env.NIX_PATH || defaultNixPath(env))) {
     const eq = entry.indexOf('=');
     const prefix = eq < 0 ? '' : entry.slice(0, eq);
     const value = entry.slice(eq + 1);
     if (NOT_A_PATH.test(value)) {
       // Nix fetches these itself; the text is all we can key on.
-      if (prefix === 'nixpkgs') return { expr: '<nixpkgs>', identity: value, source };
+      if (prefix === 'nixpkgs') return { expr: '<nixpkgs>', identity: value, source, consulted: looked };
       continue;
     }
-    if (prefix === 'nixpkgs' && existsSync(value)) return fromPath(value, source);
-    if (prefix === '' && existsSync(join(value, 'nixpkgs'))) return fromPath(join(value, 'nixpkgs'), source);
+    const candidate = prefix === 'nixpkgs' ? value : prefix === '' ? join(value, 'nixpkgs') : undefined;
+    if (candidate === undefined) continue;
+    if (existsSync(candidate)) return fromPath(candidate, source, looked);
+    looked.push(...resolutionChain(candidate));
   }
   throw new ShimError(
     `cannot find nixpkgs in ${source}: set NIX_PATH (nixpkgs=...) or PIPENV_FHS_NIXPKGS`,

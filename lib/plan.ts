@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { cacheDir, environmentPaths, hash, readFileOrUndefined, writeFileAtomic, type EnvironmentPaths } from './cache';
+import { cacheDir, environmentPaths, hash, type EnvironmentPaths } from './cache';
+import { readFileOrUndefined, writeFileAtomic } from './files';
 import { checkValue, configValue, loadConfig, type ConfigFile } from './config';
 import { generateExpression, packagesFromEnv, type ExtraPackage } from './expression';
 import { lockedReference, nixpkgsFrom, resolveNixpkgs, type Nixpkgs } from './nixpkgs';
@@ -36,7 +37,7 @@ export interface Plan {
 }
 
 /** Where the Python version of a nixpkgs' `python3` is noted once an environment with it is built. */
-function python3Record(cache: string, nixpkgs: Nixpkgs): string {
+export function python3Record(cache: string, nixpkgs: Nixpkgs): string {
   return join(cache, 'python3', hash(nixpkgs.identity));
 }
 

@@ -18,14 +18,20 @@ export function findProject(env: NodeJS.ProcessEnv, cwd = process.cwd()): Projec
     const pipfile = resolve(cwd, env.PIPENV_PIPFILE);
     return { dir: dirname(pipfile), pipfile };
   }
+  const pipfile = pipfileCandidates(env, cwd).find((candidate) => existsSync(candidate));
+  return pipfile === undefined ? undefined : { dir: dirname(pipfile), pipfile };
+}
+
+/** Where findProject looks for a Pipfile, nearest first (all of them matter to the fast path). */
+export function pipfileCandidates(env: NodeJS.ProcessEnv, cwd = process.cwd()): string[] {
+  if (env.PIPENV_PIPFILE) return [resolve(cwd, env.PIPENV_PIPFILE)];
   const depth = env.PIPENV_NO_INHERIT ? 1 : Number.parseInt(env.PIPENV_MAX_DEPTH ?? '', 10) || 10;
-  let dir = cwd;
-  for (let level = 0; level < depth; level++) {
-    const pipfile = join(dir, 'Pipfile');
-    if (existsSync(pipfile)) return { dir, pipfile };
+  const candidates: string[] = [];
+  for (let dir = cwd, level = 0; level < depth; level++) {
+    candidates.push(join(dir, 'Pipfile'));
     const parent = dirname(dir);
     if (parent === dir) break;
     dir = parent;
   }
-  return undefined;
+  return candidates;
 }
