@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ensureBuilt } from './build';
+import { recordEnvironment } from './fast-record-env';
 import { builtEnvironment, recordUse } from './cache';
 import { ShimError, say } from './errors';
 import { ENV_NAME } from './expression';
@@ -157,14 +158,20 @@ export function runInsideEnvironment(
   launch: Launch,
   env: NodeJS.ProcessEnv,
   command: (inner: NodeJS.ProcessEnv, info: EnvironmentInfo) => Command,
-  /** Given, the project's venv is made to enter the environment (venv.ts); its last use is noted here. */
-  wrap?: { lastUse: string },
+  options: {
+    /** Given, the project's venv is made to enter the environment (venv.ts); its last use is noted here. */
+    wrap?: { lastUse: string };
+    /** Called once all is ready, just before the command runs, with its file. */
+    ready?: (file: string) => void;
+  } = {},
 ): void {
+  const { wrap, ready } = options;
   const inner = innerEnvironment(environment, launch, env);
   const target = command(inner, readInfo(environment));
   // The venv as it is now, and again once pipenv may have made or remade it.
   const wrapNow = () => wrap && wrapProjectVenv(env, { environment, manylinux: manylinuxDir(launch), lastUse: wrap.lastUse });
   wrapNow();
+  ready?.(target.file);
   const active = activeEnvironment(env);
   if (active === environment) {
     // Already inside (pipenv shell, pipenv run): no second sandbox.
@@ -195,11 +202,13 @@ export async function runInEnvironment(launch: Launch, env: NodeJS.ProcessEnv): 
   const plan = planEnvironment(launch.args, env);
   const built = builtEnvironment(plan.paths);
   if (!built && needsNoEnvironment(launch.args, env) && hostPipenvAtHand(launch, env)) {
-    return runPassthrough(launch, env);
+    return runPassthrough(launch, env, false);
   }
   const environment = await buildEnvironment(plan, env);
   const wrap = plan.wrapVenv.value ? { lastUse: plan.paths.lastUse } : undefined;
-  runInsideEnvironment(environment, launch, env, (inner, info) => choosePipenv(plan, launch, inner, info), wrap);
+  // What the next call may reuse, taken once the venv is wrapped: the record covers its state.
+  const ready = (pipenv: string) => recordEnvironment(launch, env, plan, { environment, pipenv, manylinux: manylinuxDir(launch) });
+  runInsideEnvironment(environment, launch, env, (inner, info) => choosePipenv(plan, launch, inner, info), { wrap, ready });
 }
 
 export function describe(plan: Plan): string {

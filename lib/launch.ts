@@ -14,6 +14,11 @@ export interface Launch {
   fds: number[];
   /** Signals the caller ignored (`nohup`, `trap '' INT`), to be ignored again in pipenv. */
   ignoredSignals: NodeJS.Signals[];
+  /**
+   * Where the front end looks for the fast-path record, and the state of the
+   * variables it compares (fast-record.ts); only for `pipenv`.
+   */
+  fast: { record: string; state: string } | undefined;
   /** The user's arguments, untouched. */
   args: string[];
 }
@@ -45,16 +50,17 @@ function realPath(path: string): string {
   }
 }
 
-/** argv of the bundle: node, script, then self, fds, SigIgn mask, then the user's arguments. */
+/** argv of the bundle: node, script, then self, fds, SigIgn mask, record, state, then the user's arguments. */
 export function readLaunch(argv: string[]): Launch {
-  const [self, fds, mask, ...args] = argv.slice(2);
-  if (self === undefined || fds === undefined || mask === undefined) {
+  const [self, fds, mask, record, state, ...args] = argv.slice(2);
+  if (self === undefined || fds === undefined || mask === undefined || record === undefined || state === undefined) {
     throw new ShimError('start pipenv-fhs through bin/pipenv or bin/pipenv-fhs, not its bundle', 2);
   }
   return {
     self: realPath(self),
     fds: fds ? fds.split(',').map(Number) : [],
     ignoredSignals: signalsInMask(mask),
+    fast: record ? { record, state } : undefined,
     args,
   };
 }

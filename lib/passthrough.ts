@@ -1,3 +1,4 @@
+import { recordPassthrough } from './fast-record';
 import { findRealPipenv } from './find-pipenv';
 import { ignoring, runForeground, willExec, type Command } from './foreground';
 import type { Launch } from './launch';
@@ -14,8 +15,14 @@ export function realPipenv(launch: Launch, env: NodeJS.ProcessEnv, exec: boolean
   return { file: path, args: launch.args, env: { ...env, [MARKER]: marker } };
 }
 
-/** Run the real pipenv exactly as the caller would have: the whole job off NixOS. */
-export function runPassthrough(launch: Launch, env: NodeJS.ProcessEnv): void {
+/**
+ * Run the real pipenv exactly as the caller would have: the whole job off
+ * NixOS. `record`: leave the fast path a record of it; not where the mode is
+ * FHS and only these arguments (--version) made it a passthrough.
+ */
+export function runPassthrough(launch: Launch, env: NodeJS.ProcessEnv, record = true): void {
   const options = { fds: launch.fds };
-  runForeground(ignoring(realPipenv(launch, env, willExec(options)), launch.ignoredSignals), options);
+  const pipenv = realPipenv(launch, env, willExec(options));
+  if (record) recordPassthrough(launch, env, pipenv.file);
+  runForeground(ignoring(pipenv, launch.ignoredSignals), options);
 }

@@ -82,9 +82,14 @@ function parentOf(pid: number): number {
   return Number(procStat(pid)?.[1] ?? 0);
 }
 
-/** Wrappers may put options in front, never drop any: pipenv's own `run` always does. */
+/**
+ * Wrappers may put options in front, never drop any: pipenv's own `run` always
+ * does. The front end's fast path cannot digest in sh: its marker has an empty
+ * digest, and the count alone must do.
+ */
 function endsWith(args: string[], marker: Encoded): boolean {
-  return args.length >= marker.argc && digest(args.slice(args.length - marker.argc)) === marker.digest;
+  if (args.length < marker.argc) return false;
+  return marker.digest === '' || digest(args.slice(args.length - marker.argc)) === marker.digest;
 }
 
 /**

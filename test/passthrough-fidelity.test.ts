@@ -121,10 +121,14 @@ for (const node of NODES) {
   // Node keeps SIGPIPE ignored in itself and cannot re-raise it: through the
   // spawning parent (Node 20) the caller sees 141, as a shell reports it; after
   // execve (Node 22) there is no parent and the caller sees the signal itself.
-  test(`${node.name}: SIGPIPE death is ${node.execs ? 'the signal' : 'exit 141'}`, (t) => {
-    const r = runShim([], { node, env: env({ FAKE_PIPENV_ACTION: 'kill:SIGPIPE' }) });
+  // The next call takes the fast path (the front end execs pipenv): the signal.
+  test(`${node.name}: SIGPIPE death is ${node.execs ? 'the signal' : 'exit 141'} through Node, the signal on the fast path`, (t) => {
+    const fresh = env({ FAKE_PIPENV_ACTION: 'kill:SIGPIPE', HOME: tempDir() });
+    const r = runShim([], { node, env: fresh });
     if (node.execs) t.deepEqual([r.status, r.signal], [null, 'SIGPIPE']);
     else t.deepEqual([r.status, r.signal], [141, null]);
+    const fast = runShim([], { node, env: fresh });
+    t.deepEqual([fast.status, fast.signal], [null, 'SIGPIPE']);
   });
 
   test(`${node.name}: pipenv inherits the caller's signal dispositions`, (t) => {

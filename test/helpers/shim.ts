@@ -84,8 +84,11 @@ export const NODES: readonly NodeUnderTest[] = [
 ];
 
 /** A small, fixed environment for the process under test (no npm_* noise from the runner). */
+/** A HOME of the test process's own: caches and fast-path records never land in the real one. */
+const HOME = tempDir();
+
 export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { PATH: '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8', ...extra };
+  return { PATH: '/usr/bin:/bin', HOME, LANG: 'C.UTF-8', ...extra };
 }
 
 /** env with the Node's dir first on PATH. */

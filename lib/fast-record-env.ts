@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import { PROJECT_CONFIG, userConfigPath } from './config';
+import { ENV_NAME } from './expression';
+import { commonInputs, topLevel, writeRecord } from './fast-record';
+import type { Launch } from './launch';
+import { python3Record, type Plan } from './plan';
+import { pipfileCandidates } from './project';
+import { launchUnderParent, shQuote } from './sh';
+import { resolutionChain } from './symlinks';
+import { trustDir } from './trust';
+import { interpreterEntries, venvLocation } from './venv';
+
+/** FHS: the environment's launcher under a parent that hands signals on, as fhs-run.ts runInside does. */
+export function recordEnvironment(
+  launch: Launch,
+  env: NodeJS.ProcessEnv,
+  plan: Plan,
+  run: { environment: string; pipenv: string; manylinux: string },
+): void {
+  // A custom expression may import anything; `host` searches PATH; --python is
+  // an argument, which the record does not compare: Node decides those every time.
+  if (!topLevel(env) || plan.custom || plan.pipenv.value === 'host' || plan.python.source === '--python') return;
+  const project = plan.project;
+  const venv = project && venvLocation(project, env);
+  const files = [
+    ...commonInputs(launch),
+    '/.host-etc',
+    ...pipfileCandidates(env),
+    ...(project ? [...resolutionChain(project.pipfile), join(project.dir, PROJECT_CONFIG), join(project.dir, 'flake.lock')] : []),
+    ...(project ? [join(project.dir, '.venv')] : []),
+    userConfigPath(env),
+    ...plan.config.flatMap((file) => file.codeFiles),
+    trustDir(env),
+    ...plan.nixpkgs.consulted,
+    python3Record(plan.cache, plan.nixpkgs),
+    plan.paths.outLink,
+    run.environment,
+    run.manylinux,
+    ...(venv ? [join(venv, 'pyvenv.cfg'), ...interpreterEntries(join(venv, 'bin'))] : []),
+  ];
+  const dir = run.manylinux;
+  writeRecord(
+    launch,
+    env,
+    files,
+    `  : 2>/dev/null >${shQuote(plan.paths.lastUse)}
+  export PIPENV_FHS_ACTIVE=${shQuote(run.environment)}
+  case \${PYTHONPATH-} in
+    ${shQuote(dir)} | ${shQuote(dir)}:*) ;;
+    *) export PYTHONPATH=${shQuote(dir)}\${PYTHONPATH:+:$PYTHONPATH} ;;
+  esac
+  launcher=${shQuote(join(run.environment, 'bin', ENV_NAME))}
+${launchUnderParent(`${shQuote(run.pipenv)} "$@"`, { reraise: false }).replace(/^(?=.)/gm, '  ')}`,
+  );
+}

@@ -1,0 +1,86 @@
+import { lstatSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from './files';
+import type { Launch } from './launch';
+import { firstOnPath } from './path-search';
+import { shQuote } from './sh';
+import { resolutionChain } from './symlinks';
+
+/**
+ * The fast path. The Node CLI, having done the full work of a call, leaves a
+ * record that bin/pipenv sources on the next call from the same directory: the
+ * state of every variable it read (as the front end put it), the identity of
+ * every file it read, and how to run pipenv. When the state and one `stat` call
+ * over the files are as recorded, the front end runs pipenv without Node: no
+ * Node start (tens of milliseconds), and the caller's ignored signals and open
+ * descriptors reach pipenv untouched. Anything else goes through Node, which
+ * writes the record anew. A record is only ever a shortcut to what Node would
+ * do: when in doubt there is none.
+ */
+
+/** The files Node read to decide anything, whatever the mode. */
+export function commonInputs(launch: Launch): string[] {
+  return ['/etc/NIXOS', '/etc/os-release', launch.self, join(__dirname, 'pipenv.js')];
+}
+
+/** What `stat -c '%i %s %.9Y %.9Z'` prints for these files (lstat: links as links); missing ones print nothing. */
+function identities(files: string[]): string {
+  const seconds = (ns: bigint) => `${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`;
+  const lines: string[] = [];
+  for (const file of files) {
+    try {
+      const stat = lstatSync(file, { bigint: true });
+      lines.push(`${stat.ino} ${stat.size} ${seconds(stat.mtimeNs)} ${seconds(stat.ctimeNs)}`);
+    } catch {
+      // Missing: stat prints nothing for it, and its appearance will show.
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Write the record: the files whose identity it keeps, and `run`, the body of fast_run (sh). */
+export function writeRecord(launch: Launch, env: NodeJS.ProcessEnv, files: string[], run: string): void {
+  const fast = launch.fast;
+  const stat = firstOnPath('stat', env.PATH);
+  if (!fast || !stat) return;
+  const unique = [...new Set(files)];
+  const text = `# pipenv-fhs fast-path record, written by its Node CLI (lib/fast-record.ts) and
+# sourced by bin/pipenv: good while the state and every file below are as they were.
+fast_state=${shQuote(fast.state)}
+fast_unchanged() {
+  [ "$(${shQuote(stat)} -c '%i %s %.9Y %.9Z' -- ${unique.map(shQuote).join(' ')} 2>/dev/null)" = ${shQuote(identities(unique))} ]
+}
+fast_run() {
+${run}}
+`;
+  try {
+    writeFileAtomic(fast.record, text);
+  } catch {
+    // No record, no shortcut: the next call takes the full path again.
+  }
+}
+
+/** Only a call from outside both a sandbox and a re-entry chain: nested calls are not worth a shortcut. */
+export function topLevel(env: NodeJS.ProcessEnv): boolean {
+  return !env.PIPENV_FHS_ACTIVE && !env.PIPENV_FHS_TRIED;
+}
+
+/** Passthrough: exec the pipenv Node found, with the marker it would set (its arguments counted, not digested). */
+export function recordPassthrough(launch: Launch, env: NodeJS.ProcessEnv, pipenv: string): void {
+  if (!topLevel(env)) return;
+  const onPath: string[] = [];
+  for (const dir of (env.PATH ?? '').split(':')) {
+    const candidate = resolve(dir || '.', 'pipenv');
+    onPath.push(...resolutionChain(candidate));
+    if (candidate === pipenv) break;
+  }
+  const tried = JSON.stringify([pipenv]);
+  writeRecord(
+    launch,
+    env,
+    [...commonInputs(launch), ...onPath],
+    `  export PIPENV_FHS_TRIED='{"pid":'$$',"exec":true,"argc":'$#',"digest":"","tried":'${shQuote(tried)}'}'
+  exec ${shQuote(pipenv)} "$@"
+`,
+  );
+}
