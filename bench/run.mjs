@@ -122,13 +122,20 @@ const NODES = [systemNode(), npmNode()]
   })
   .filter((node, i, all) => all.findIndex((other) => other.version === node.version) === i);
 
-/** Environment for the timed commands: this Node first on PATH, then the stand-in. */
+/**
+ * A cache directory no record can be written to (below a file: ENOTDIR): the shim then takes the Node
+ * path every time (the fast path needs the record its last Node call left).
+ */
+const NO_RECORD = '/etc/hostname/pipenv-fhs-bench-no-record';
+
+/** Environment for the timed commands: this Node first on PATH, then the stand-in; the Node path. */
 function envFor(node, pipenvDir = STAND_IN_DIR) {
   return {
     PATH: `${node.dir}:${pipenvDir}:/usr/bin:/bin`,
-    HOME: process.env.HOME ?? '/',
+    HOME: path.join(work, 'home'),
     LANG: 'C.UTF-8',
     PIPENV_FHS: 'off',
+    PIPENV_FHS_CACHE_DIR: NO_RECORD,
   };
 }
 
@@ -196,7 +203,7 @@ function shimPath(node) {
 
 const SECTIONS = [
   {
-    title: 'passthrough: the shim to a stand-in pipenv (#!/bin/sh exit 0)',
+    title: 'passthrough through Node: the shim to a stand-in pipenv (#!/bin/sh exit 0), no fast-path record',
     note:
       'targets: Node 22 (execve) at most 1.10x its bare node; Node 20 (spawn) at most 1.20x.\n' +
       '  floor: a Node script that only execs (22) or spawns and waits for (20) the stand-in.',
@@ -228,6 +235,50 @@ const SECTIONS = [
       if (!FRONT_END_OK) return console.log('  (skipped: no `exec node` line found in bin/pipenv)');
       const [front, empty] = medians([{ argv: [FRONT_END] }, { argv: [EMPTY_SH] }], envFor(NODES[0]));
       table(['bin/pipenv', 'empty sh', 'difference'], [[ms(front), ms(empty), ms(front - empty)]]);
+    },
+  },
+  // Issue 8: the cached path without Node (bin/pipenv sources the record lib/fast-record*.ts wrote).
+  {
+    title: 'fast path: the shim with a record, against exec-ing its target directly',
+    note:
+      'passthrough: the stand-in pipenv; FHS: the environment launcher running the stand-in (fixture nixpkgs,\n' +
+      '  PIPENV_FHS_PIPENV=stand-in). Node path: the same call through Node (no record; --python in FHS). Target: overhead <= 10 ms.',
+    run() {
+      const node = NODES[NODES.length - 1];
+      const home = path.join(work, 'fast-home');
+      const passthrough = { ...envFor(node), HOME: home, PIPENV_FHS_CACHE_DIR: path.join(work, 'fast-cache') };
+      const project = path.join(work, 'fast-project');
+      mkdirSync(project, { recursive: true });
+      writeFileSync(path.join(project, 'Pipfile'), '[requires]\npython_version = "3.11"\n');
+      const fhs = {
+        ...passthrough,
+        PIPENV_FHS: 'on',
+        PIPENV_FHS_NIXPKGS: path.join(ROOT, 'fixtures', 'nixpkgs'),
+        PIPENV_FHS_PIPENV: STAND_IN,
+        PIPENV_FHS_WRAP_VENV: '0',
+        NIX_CONFIG: 'substituters =',
+      };
+      // The first calls build and leave the records.
+      for (const args of [[], ['--python', '3.11']]) spawnSync(SHIM, args, { cwd: project, env: fhs, stdio: 'ignore' });
+      spawnSync(SHIM, [], { env: passthrough, stdio: 'ignore' });
+      const environment = readdirSync(path.join(work, 'fast-cache', 'envs'))
+        .map((key) => path.join(work, 'fast-cache', 'envs', key, 'result'))
+        .find((link) => existsSync(link));
+      if (!environment) return console.log('  (skipped: the FHS environment did not build)');
+      const launcher = path.join(environment, 'bin', 'pipenv-fhs-env');
+      const rows = [];
+      const [fastPass, direct] = medians([{ argv: [SHIM] }, { argv: [STAND_IN] }], passthrough);
+      // The Node path: the same call where no record can be written.
+      const [nodePassthrough] = medians([{ argv: [SHIM] }], envFor(node));
+      rows.push(['passthrough', ms(fastPass), ms(nodePassthrough), ms(direct), ms(fastPass - direct), fastPass - direct <= 10 ? 'met' : 'MISSED']);
+      // hyperfine runs commands from its own directory: `cd` into the project first (the same for all three).
+      const inProject = (argv) => ({ argv: ['/bin/sh', '-c', `cd "$0" && exec "$@"`, project, ...argv] });
+      const [fastFhs, nodeFhs, launched] = medians(
+        [inProject([SHIM]), inProject([SHIM, '--python', '3.11']), inProject([launcher, '--default-signal=INT,TERM,HUP', '--', STAND_IN])],
+        fhs,
+      );
+      rows.push(['FHS cached', ms(fastFhs), ms(nodeFhs), ms(launched), ms(fastFhs - launched), fastFhs - launched <= 10 ? 'met' : 'MISSED']);
+      table(['path', 'fast path', 'Node path', 'direct', 'fast overhead', 'target'], rows);
     },
   },
   // Issue 7: the venv's own python enters the environment by itself (lib/venv.ts).
