@@ -8,7 +8,7 @@ import { pipfileCandidates } from './project';
 import { launchUnderParent, shQuote } from './sh';
 import { resolutionChain } from './symlinks';
 import { trustDir } from './trust';
-import { interpreterEntries, venvLocation } from './venv';
+import { interpreterEntries, venvExists, venvLocation } from './venv';
 
 /** FHS: the environment's launcher under a parent that hands signals on, as fhs-run.ts runInside does. */
 export function recordEnvironment(
@@ -22,6 +22,9 @@ export function recordEnvironment(
   if (!topLevel(env) || plan.custom || plan.pipenv.value === 'host' || plan.python.source === '--python') return;
   const project = plan.project;
   const venv = project && venvLocation(project, env);
+  // A call that makes the venv must wrap it when pipenv is done (fhs-run.ts):
+  // only Node does that, so no shortcut while there is none.
+  if (plan.wrapVenv.value && !(venv && venvExists(venv))) return;
   const files = [
     ...commonInputs(launch),
     '/.host-etc',
