@@ -6,7 +6,6 @@ import type { Launch } from './launch';
 import { python3Record, type Plan } from './plan';
 import { pipfileCandidates } from './project';
 import { launchUnderParent, shQuote } from './sh';
-import { resolutionChain } from './symlinks';
 import { trustDir } from './trust';
 import { interpreterEntries, venvExists, venvLocation } from './venv';
 
@@ -29,7 +28,9 @@ export function recordEnvironment(
     ...commonInputs(launch),
     '/.host-etc',
     ...pipfileCandidates(env),
-    ...(project ? [...resolutionChain(project.pipfile), join(project.dir, PROJECT_CONFIG), join(project.dir, 'flake.lock')] : []),
+    ...(project ? [project.pipfile, join(project.dir, PROJECT_CONFIG), join(project.dir, 'flake.lock')] : []),
+    // A pipenv named by path (PIPENV_FHS_PIPENV or the config), which Node checks exists.
+    ...(plan.pipenv.value.startsWith('/') ? [plan.pipenv.value] : []),
     ...(project ? [join(project.dir, '.venv')] : []),
     userConfigPath(env),
     ...plan.config.flatMap((file) => file.codeFiles),

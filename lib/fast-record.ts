@@ -23,6 +23,15 @@ export function commonInputs(launch: Launch): string[] {
   return ['/etc/NIXOS', '/etc/os-release', launch.self, join(__dirname, 'pipenv.js')];
 }
 
+/**
+ * The symlinks on the way to the working directory as the front end named it
+ * ($PWD may run through a link that can be pointed elsewhere); not the
+ * directory itself, whose mtime changes with every file made in it.
+ */
+function workingDirectoryLinks(env: NodeJS.ProcessEnv): string[] {
+  return [process.cwd(), ...(env.PWD ? [env.PWD] : [])].flatMap((dir) => resolutionChain(dir).slice(0, -1));
+}
+
 /** What `stat -c '%i %s %.9Y %.9Z'` prints for these files (lstat: links as links); missing ones print nothing. */
 function identities(files: string[]): string {
   const seconds = (ns: bigint) => `${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`;
@@ -43,7 +52,9 @@ export function writeRecord(launch: Launch, env: NodeJS.ProcessEnv, files: strin
   const fast = launch.fast;
   const stat = firstOnPath('stat', env.PATH);
   if (!fast || !stat) return;
-  const unique = [...new Set(files)];
+  // Through every symlink on the way (a dotfiles link, /etc/os-release): the
+  // record must see a change wherever Node would.
+  const unique = [...new Set([...files.flatMap((file) => resolutionChain(file)), ...workingDirectoryLinks(env)])];
   const text = `# pipenv-fhs fast-path record, written by its Node CLI (lib/fast-record.ts) and
 # sourced by bin/pipenv: good while the state and every file below are as they were.
 fast_state=${shQuote(fast.state)}
@@ -71,7 +82,7 @@ export function recordPassthrough(launch: Launch, env: NodeJS.ProcessEnv, pipenv
   const onPath: string[] = [];
   for (const dir of (env.PATH ?? '').split(':')) {
     const candidate = resolve(dir || '.', 'pipenv');
-    onPath.push(...resolutionChain(candidate));
+    onPath.push(candidate);
     if (candidate === pipenv) break;
   }
   const tried = JSON.stringify([pipenv]);
