@@ -1,0 +1,173 @@
+// Helpers for the fast-path tests (issue 8): every call is counted for Node
+// starts. NODE_OPTIONS=--require counter.js makes each Node process that
+// starts append a line to COUNTER_FILE; neither variable is one the front end
+// compares, so they leave the fast path alone. A call with 0 lines took the
+// fast path (no Node at all); 1 line, the full Node path.
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { FAKE_PIPENV, world, type World } from './fhs';
+import { NODES, SHIM, fakeReport, start, tempDir, withNode, type FakeReport, type NodeUnderTest, type Result, type Running } from './shim';
+
+export { FAKE_PIPENV, NODES, SHIM, fakeReport, type FakeReport, type NodeUnderTest, type World };
+
+const HELPERS = tempDir();
+/** Appends one line per Node start to $COUNTER_FILE (required through NODE_OPTIONS). */
+export const COUNTER_JS = path.join(HELPERS, 'counter.js');
+writeFileSync(
+  COUNTER_JS,
+  `require('fs').appendFileSync(process.env.COUNTER_FILE, process.pid + ' ' + process.argv.slice(1, 3).join(' ') + '\\n');\n`,
+);
+
+/**
+ * A stand-in pipenv whose stdout is deterministic bytes: its argv NUL-terminated,
+ * then a few lines about its environment; exits $STANDIN_EXIT.
+ */
+export const STANDIN = path.join(HELPERS, 'standin-pipenv');
+writeFileSync(
+  STANDIN,
+  `#!/bin/sh
+while read -r key value; do
+  case $key in SigIgn:) ignored=$value && break ;; esac
+done </proc/$$/status
+printf 'argc=%s\\n' "$#"
+printf '%s\\0' "$@"
+printf '\\nSigIgn=%s\\nPYTHONPATH=%s\\nACTIVE=%s\\ncwd=%s\\n' "$ignored" "\${PYTHONPATH-unset}" "\${PIPENV_FHS_ACTIVE-unset}" "$(pwd -P)"
+exit "\${STANDIN_EXIT:-0}"
+`,
+  { mode: 0o755 },
+);
+
+/** The FHS-mode defaults of these tests: the JSON-reporting fake pipenv. */
+export const FAKE = { PIPENV_FHS_PIPENV: FAKE_PIPENV };
+
+export interface Call extends Omit<Result, 'output'> {
+  /** Node processes started by this call: 0 = fast path. */
+  nodes: number;
+}
+
+export interface CallOptions {
+  node?: NodeUnderTest;
+  /** Merged into the world's environment (undefined removes). */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Run this program with these leading arguments (a shell and the front end's path; default: the front end itself). */
+  command?: string[];
+  timeout?: number;
+}
+
+let calls = 0;
+
+/** The environment of one counted call, and how many Node processes it started so far. */
+export function counted(w: World, options: CallOptions = {}): { env: NodeJS.ProcessEnv; nodes: () => number } {
+  const counter = path.join(w.root, `nodes-${process.pid}-${++calls}`);
+  writeFileSync(counter, '');
+  const node = options.node ?? NODES[0];
+  const env = withNode(node, w.env({ ...FAKE, NODE_OPTIONS: `--require ${COUNTER_JS}`, COUNTER_FILE: counter, ...options.env }));
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  return { env, nodes: () => readFileSync(counter, 'utf8').split('\n').filter(Boolean).length };
+}
+
+/** Start a counted call in the background (for signals). */
+export function launch(w: World, args: string[], options: CallOptions = {}): { run: Running; nodes: () => number } {
+  const { env, nodes } = counted(w, options);
+  const [file, ...lead] = options.command ?? [SHIM];
+  const run = start(file, [...lead, ...args], { env, cwd: options.cwd ?? w.project, timeout: options.timeout ?? 60_000 });
+  return { run, nodes };
+}
+
+/** One call of the front end (async: tests in a file run concurrently), counting Node starts. */
+export async function call(w: World, args: string[], options: CallOptions = {}): Promise<Call> {
+  const { run, nodes } = launch(w, args, options);
+  const result = await run.done;
+  return { ...result, nodes: nodes() };
+}
+
+/** Running text for assertion messages. */
+export const show = (r: Call) => `status ${r.status}, ${r.nodes} Node start(s), stderr:\n${r.stderr}`;
+
+/** A world with a Pipfile and a venv in the project (pipenv's `.venv`), so that the default config records. */
+export function fastWorld(options: { venv?: boolean } = {}): World & { venv: string } {
+  return fastWorldAt(tempDir(), options);
+}
+
+/** fastWorld under this root. */
+export function fastWorldAt(root: string, options: { venv?: boolean } = {}): World & { venv: string } {
+  const w = world(root);
+  writeFileSync(path.join(w.project, 'Pipfile'), '[packages]\n\n[requires]\npython_version = "3.11"\n');
+  const venv = path.join(w.project, '.venv');
+  if (options.venv ?? true) makeVenv(venv);
+  return Object.assign(w, { venv });
+}
+
+/** A minimal venv as `python3 -m venv` lays it out: pyvenv.cfg and the interpreter links pipenv-fhs wraps. */
+export function makeVenv(venv: string): void {
+  mkdirSync(path.join(venv, 'bin'), { recursive: true });
+  writeFileSync(path.join(venv, 'pyvenv.cfg'), 'home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.11.2\n');
+  symlinkSync('/usr/bin/python3.11', path.join(venv, 'bin', 'python'));
+  symlinkSync('python', path.join(venv, 'bin', 'python3'));
+  symlinkSync('python', path.join(venv, 'bin', 'python3.11'));
+}
+
+/** Whether a venv entry is pipenv-fhs's wrapper (lib/venv.ts MARK). */
+export function isWrapper(file: string): boolean {
+  try {
+    return readFileSync(file, 'utf8').startsWith('#!/bin/sh\n# pipenv-fhs venv wrapper');
+  } catch {
+    return false;
+  }
+}
+
+/** A subdirectory of the project, made on the spot: a record of its own (records are per directory). */
+export function subdir(w: World, ...names: string[]): string {
+  const dir = path.join(w.project, ...names);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** The record the front end looks for when run in `cwd` under this world's default cache. */
+export function recordPath(w: World, cwd = w.project, cache = w.cache): string {
+  return path.join(cache, 'fast', cwd, '.pipenv-fhs-record');
+}
+
+/** The files a record's one stat call covers, as the record lists them. */
+export function recordedFiles(record: string): string[] {
+  const text = readFileSync(record, 'utf8');
+  const line = /stat' -c '%i %s %\.9Y %\.9Z' -- (.*) 2>\/dev\/null\)/.exec(text);
+  if (!line) throw new Error(`no stat call in ${record}:\n${text}`);
+  return [...line[1].matchAll(/'((?:[^']|'\\'')*)'/g)].map((m) => m[1].replace(/'\\''/g, "'"));
+}
+
+/** Set a file's mtime back to what it was (atime too): only its ctime then tells. */
+export function keepTimes(file: string, change: () => void): void {
+  const before = statSync(file);
+  change();
+  utimesSync(file, before.atime, before.mtime);
+}
+
+/** Write a file, making its directory. */
+export function write(file: string, text: string, mode = 0o644): string {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  chmodSync(file, mode);
+  return file;
+}
+
+/** The Python version of the environment a fake-pipenv report ran in. */
+export function pythonOf(report: FakeReport): string {
+  const info = path.join(report.env.PIPENV_FHS_ACTIVE, 'share/pipenv-fhs/env.json');
+  return existsSync(info) ? (JSON.parse(readFileSync(info, 'utf8')) as { pythonVersion: string }).pythonVersion : '';
+}
+
+/** A fake-pipenv report with what differs between any two runs (PIDs, descriptors) taken out. */
+export function stable(report: FakeReport): Omit<FakeReport, 'pid' | 'ppid' | 'fds'> {
+  const { pid: _pid, ppid: _ppid, fds: _fds, ...rest } = report;
+  const { COUNTER_FILE: _counter, ...env } = rest.env;
+  return { ...rest, env };
+}
+
+/** `text` with spaces added before its final newline up to `like`'s length: a same-size edit. */
+export function sameSize(text: string, like: string): string {
+  const body = text.replace(/\n$/, '');
+  if (body.length + 1 > like.length) throw new Error(`${JSON.stringify(text)} is longer than ${JSON.stringify(like)}`);
+  return `${body}${' '.repeat(like.length - body.length - 1)}\n`;
+}
