@@ -41,26 +41,15 @@ import {
   write,
   type CallOptions,
   type World,
+  OLD,
+  viaFast,
+  viaNode,
 } from './helpers/fast-path';
 import { customExpression } from './helpers/config';
 import { tempDir } from './helpers/shim';
 
 const LOAD_FHSDEMO = 'import ctypes; ctypes.CDLL("libfhsdemo.so.1"); print("libfhsdemo loaded")';
-const OLD = new Date('2001-02-03T04:05:06Z');
 
-/** A call that must take the full Node path. */
-async function viaNode(t: ExecutionContext, w: World, args: string[], options: CallOptions = {}, why = '') {
-  const r = await call(w, args, options);
-  t.is(r.nodes, 1, `Node path expected${why ? ` (${why})` : ''}: ${show(r)}`);
-  return r;
-}
-
-/** A call that must start no Node at all. */
-async function viaFast(t: ExecutionContext, w: World, args: string[], options: CallOptions = {}, why = '') {
-  const r = await call(w, args, options);
-  t.is(r.nodes, 0, `fast path expected${why ? ` (${why})` : ''}: ${show(r)}`);
-  return r;
-}
 
 /** First call (Node, records), second (fast): the state every change starts from. */
 async function primed(t: ExecutionContext, w: World, args = ['--venv'], options: CallOptions = {}) {

@@ -22,21 +22,12 @@ import {
   write,
   type CallOptions,
   type World,
+  OLD,
+  viaFast,
+  viaNode,
 } from './helpers/fast-path';
 
-const OLD = new Date('2001-02-03T04:05:06Z');
 
-async function viaNode(t: ExecutionContext, w: World, args: string[], options: CallOptions = {}, why = '') {
-  const r = await call(w, args, options);
-  t.is(r.nodes, 1, `Node path expected${why ? ` (${why})` : ''}: ${show(r)}`);
-  return r;
-}
-
-async function viaFast(t: ExecutionContext, w: World, args: string[], options: CallOptions = {}, why = '') {
-  const r = await call(w, args, options);
-  t.is(r.nodes, 0, `fast path expected${why ? ` (${why})` : ''}: ${show(r)}`);
-  return r;
-}
 
 /** A directory holding a `pipenv`: the fake one (a link), or a script saying `name: ARGS`. */
 function pipenvIn(dir: string, name?: string): string {

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { ROOT } from './helpers/fhs';
 import { FAKE_WAIT_EXIT, tempDir } from './helpers/shim';
 import {
@@ -21,21 +21,11 @@ import {
   launch,
   show,
   subdir,
-  type CallOptions,
   type World,
+  viaFast,
+  viaNode,
 } from './helpers/fast-path';
 
-async function viaNode(t: ExecutionContext, w: World, args: string[], options: CallOptions = {}, why = '') {
-  const r = await call(w, args, options);
-  t.is(r.nodes, 1, `Node path expected${why ? ` (${why})` : ''}: ${show(r)}`);
-  return r;
-}
-
-async function viaFast(t: ExecutionContext, w: World, args: string[], options: CallOptions = {}, why = '') {
-  const r = await call(w, args, options);
-  t.is(r.nodes, 0, `fast path expected${why ? ` (${why})` : ''}: ${show(r)}`);
-  return r;
-}
 
 const NASTY = ['', 'a b', ' ', 'line\nbreak\n', 'tab\there', 'ünïcødé ✓ 🐍', '*', '$HOME', `"'\\`, '--', '-', 'run', '--venv', '-x=', 'é'.repeat(300)];
 

@@ -1,3 +1,4 @@
+import type { ExecutionContext } from 'ava';
 // Helpers for the fast-path tests (issue 8): every call is counted for Node
 // starts. NODE_OPTIONS=--require counter.js makes each Node process that
 // starts append a line to COUNTER_FILE; neither variable is one the front end
@@ -170,4 +171,21 @@ export function sameSize(text: string, like: string): string {
   const body = text.replace(/\n$/, '');
   if (body.length + 1 > like.length) throw new Error(`${JSON.stringify(text)} is longer than ${JSON.stringify(like)}`);
   return `${body}${' '.repeat(like.length - body.length - 1)}\n`;
+}
+
+/** An mtime long past: an edit put back to it must still be noticed. */
+export const OLD = new Date('2001-02-03T04:05:06Z');
+
+/** A call that must take the full Node path. */
+export async function viaNode(t: ExecutionContext, w: World, args: string[], options: CallOptions = {}, why = '') {
+  const r = await call(w, args, options);
+  t.is(r.nodes, 1, `Node path expected${why ? ` (${why})` : ''}: ${show(r)}`);
+  return r;
+}
+
+/** A call that must start no Node at all. */
+export async function viaFast(t: ExecutionContext, w: World, args: string[], options: CallOptions = {}, why = '') {
+  const r = await call(w, args, options);
+  t.is(r.nodes, 0, `fast path expected${why ? ` (${why})` : ''}: ${show(r)}`);
+  return r;
 }
