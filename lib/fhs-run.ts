@@ -144,8 +144,8 @@ export async function buildEnvironment(
 }
 
 /** The variables a command inside gets: PYTHONPATH with the `_manylinux` directory first, and the marker. */
-export function innerEnvironment(environment: string, launch: Launch, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { ...env, PYTHONPATH: pythonPath(manylinuxDir(launch), env.PYTHONPATH), [ACTIVE]: environment };
+export function innerEnvironment(environment: string, manylinux: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, PYTHONPATH: pythonPath(manylinux, env.PYTHONPATH), [ACTIVE]: environment };
 }
 
 /**
@@ -161,17 +161,18 @@ export function runInsideEnvironment(
   options: {
     /** Given, the project's venv is made to enter the environment (venv.ts); its last use is noted here. */
     wrap?: { lastUse: string };
-    /** Called once all is ready, just before the command runs, with its file. */
-    ready?: (file: string) => void;
+    /** Called once all is ready, just before the command runs, with its file and the _manylinux directory. */
+    ready?: (file: string, manylinux: string) => void;
   } = {},
 ): void {
   const { wrap, ready } = options;
-  const inner = innerEnvironment(environment, launch, env);
+  const manylinux = manylinuxDir(launch);
+  const inner = innerEnvironment(environment, manylinux, env);
   const target = command(inner, readInfo(environment));
   // The venv as it is now, and again once pipenv may have made or remade it.
-  const wrapNow = () => wrap && wrapProjectVenv(env, { environment, manylinux: manylinuxDir(launch), lastUse: wrap.lastUse });
+  const wrapNow = () => wrap && wrapProjectVenv(env, { environment, manylinux, lastUse: wrap.lastUse });
   wrapNow();
-  ready?.(target.file);
+  ready?.(target.file, manylinux);
   const active = activeEnvironment(env);
   if (active === environment) {
     // Already inside (pipenv shell, pipenv run): no second sandbox.
@@ -207,7 +208,7 @@ export async function runInEnvironment(launch: Launch, env: NodeJS.ProcessEnv): 
   const environment = await buildEnvironment(plan, env);
   const wrap = plan.wrapVenv.value ? { lastUse: plan.paths.lastUse } : undefined;
   // What the next call may reuse, taken once the venv is wrapped: the record covers its state.
-  const ready = (pipenv: string) => recordEnvironment(launch, env, plan, { environment, pipenv, manylinux: manylinuxDir(launch) });
+  const ready = (pipenv: string, manylinux: string) => recordEnvironment(launch, env, plan, { environment, pipenv, manylinux });
   runInsideEnvironment(environment, launch, env, (inner, info) => choosePipenv(plan, launch, inner, info), { wrap, ready });
 }
 

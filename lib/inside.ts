@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ENV_NAME } from './expression';
-import { innerEnvironment, readInfo, type EnvironmentInfo } from './fhs-run';
+import { innerEnvironment, manylinuxDir, readInfo, type EnvironmentInfo } from './fhs-run';
 import type { Launch } from './launch';
 
 /** What a command run inside an environment gets: its variables and the environment's env.json. */
@@ -13,7 +13,7 @@ export interface Inside {
 
 /** What runInsideEnvironment hands a command, for checks that run their own. */
 export function insideEnvironment(environment: string, launch: Launch, env: NodeJS.ProcessEnv): Inside {
-  return { environment, env: innerEnvironment(environment, launch, env), info: readInfo(environment) };
+  return { environment, env: innerEnvironment(environment, manylinuxDir(launch), env), info: readInfo(environment) };
 }
 
 export interface Captured {

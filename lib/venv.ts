@@ -132,13 +132,12 @@ export interface WrapTarget {
  * runInside), so that SIGTERM and the like reach Python's handlers.
  */
 export function wrapperText(interpreter: string, target: WrapTarget): string {
-  const q = shQuote;
   return `#!/bin/sh
 ${MARK}: runs this venv's Python inside the project's FHS
 # environment, where native wheels find their libraries. \`pipenv-fhs unwrap\`
 # puts back the link to the interpreter.
-interpreter=${q(interpreter)}
-environment=${q(target.environment)}
+interpreter=${shQuote(interpreter)}
+environment=${shQuote(target.environment)}
 as_venv='exec -a "$0" "$@"'
 if [ "\${PIPENV_FHS_ACTIVE-}" = "$environment" ] && [ -e /.host-etc ]; then
   exec /usr/bin/bash -c "$as_venv" "$0" "$interpreter" "$@"
@@ -149,9 +148,9 @@ if [ ! -x "$launcher" ]; then
   exit 127
 fi
 # A use, for pipenv-fhs gc: a redirection only, no process.
-: 2>/dev/null >${q(target.lastUse)}
+: 2>/dev/null >${shQuote(target.lastUse)}
 export PIPENV_FHS_ACTIVE="$environment"
-export PYTHONPATH=${q(target.manylinux)}\${PYTHONPATH:+:$PYTHONPATH}
+export PYTHONPATH=${shQuote(target.manylinux)}\${PYTHONPATH:+:$PYTHONPATH}
 ${launchUnderParent('/usr/bin/bash -c "$as_venv" "$0" "$interpreter" "$@"', { reraise: true })}`;
 }
 
