@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { PROJECT_CONFIG, userConfigPath } from './config';
 import { ShimError } from './errors';
@@ -16,7 +16,8 @@ import { planEnvironment, type Plan } from './plan';
 import { triedBefore } from './reentry';
 import { extraProviders, providerOf, SONAMES_VARIABLE, type Provider } from './sonames';
 import { venvLocation } from './venv';
-import { filesByName, readPyvenvCfg, sharedObjects, sitePackages, venvInterpreter } from './venv-inspect';
+import { filesByName, readPyvenvCfg, sharedObjects, sitePackages } from './venv-inspect';
+import { remakeCommand, venvOrigin } from './venv-python';
 
 export type Verdict = 'ok' | 'problem' | 'skipped';
 
@@ -38,8 +39,6 @@ export interface Diagnosis {
   checks: Check[];
   ok: boolean;
 }
-
-const RECREATE = 'pipenv --rm && pipenv install';
 
 /** The order the checks are shown in (some are computed later: bubblewrap needs the environment's launcher). */
 const ORDER = ['nix-build', 'bubblewrap', 'pipenv', 'environment', 'manylinux', 'venv', 'variables', 'native-libraries'];
@@ -202,48 +201,45 @@ function projectVenv(plan: Plan, env: NodeJS.ProcessEnv): { path: string; source
   return { path, source: path === env.VIRTUAL_ENV ? 'VIRTUAL_ENV' : 'as pipenv names it' };
 }
 
-function checkVenv(venv: { path: string; source: string } | undefined, inside: Inside | undefined): Check {
+function checkVenv(plan: Plan, venv: { path: string; source: string } | undefined, inside: Inside | undefined): Check {
   const title = "venv's Python";
-  if (!venv) return skipped('venv', title, 'no Pipfile here or above: no venv to check');
-  const cfg = readPyvenvCfg(venv.path);
+  if (!plan.project || !venv) return skipped('venv', title, 'no Pipfile here or above: no venv to check');
   if (!existsSync(venv.path)) {
     return ok('venv', title, `no venv yet at ${venv.path} (${venv.source}): pipenv makes it with the environment's Python`, { data: { venv: venv.path } });
   }
+  const remake = remakeCommand(plan.project);
+  const cfg = readPyvenvCfg(venv.path);
   if (!cfg) {
-    return problem('venv', title, `${venv.path} has no pyvenv.cfg: not a venv`, `remove it and let pipenv make the venv again: ${RECREATE}`, { data: { venv: venv.path } });
+    return problem('venv', title, `${venv.path} has no pyvenv.cfg: not a venv`, `remove it and let pipenv make the venv again: ${remake}`, { data: { venv: venv.path } });
   }
   if (!inside) return skipped('venv', title, `${venv.path}: the environment's Python is not known (the environment is not built)`);
   const ours = inside.info.python;
-  const made = venvInterpreter(cfg, ours.split('/').pop() ?? 'python3');
-  const data = { venv: venv.path, home: cfg.get('home') ?? null, interpreter: made?.named ?? null, environmentPython: ours };
-  if (!made) {
-    return problem('venv', title, `${venv.path}/pyvenv.cfg names no interpreter (no home)`, `make the venv again inside the environment: ${RECREATE}`, { data });
+  const origin = venvOrigin(venv.path, ours, plan.cache);
+  const interpreter = origin.kind === 'foreign' || origin.kind === 'other-environment' ? origin.interpreter : null;
+  const data = { venv: venv.path, home: cfg.get('home') ?? null, interpreter, environmentPython: ours };
+  switch (origin.kind) {
+    case 'environment':
+      return ok('venv', title, `${venv.path} uses the environment's Python and glibc (${ours})`, { data });
+    case 'other-environment':
+      return ok(
+        'venv',
+        title,
+        `${venv.path} was made by the Python of an older environment (${origin.interpreter}): pipenv runs it there as long as that environment is kept; to move it to the current one: ${remake}`,
+        { data },
+      );
+    case 'foreign': {
+      const gone = existsSync(origin.interpreter) ? '' : ', which no longer exists (garbage-collected?)';
+      return problem(
+        'venv',
+        title,
+        `${venv.path} was made by ${origin.interpreter}${gone}, not by the environment's Python ${ours}: its native wheels find no libraries inside`,
+        `make it again with the environment's Python (pipenv-fhs names it to pipenv): ${remake}`,
+        { data },
+      );
+    }
+    case 'none':
+      return problem('venv', title, `${venv.path}/pyvenv.cfg names no interpreter (no home)`, `make it again with the environment's Python: ${remake}`, { data });
   }
-  if (!made.existing) {
-    return problem(
-      'venv',
-      title,
-      `${venv.path} was made by ${made.named}, which no longer exists (garbage-collected?)`,
-      `make the venv again inside the environment: ${RECREATE}`,
-      { data },
-    );
-  }
-  let real: string;
-  try {
-    real = realpathSync(ours);
-  } catch {
-    real = ours;
-  }
-  if (made.existing === real) {
-    return ok('venv', title, `${venv.path} uses the environment's Python and glibc (${made.named})`, { data });
-  }
-  return problem(
-    'venv',
-    title,
-    `${venv.path} was made by ${made.named} (${made.existing}), not by the environment's Python ${ours}: its extensions may be built for another glibc`,
-    `make the venv again inside the environment: ${RECREATE}`,
-    { data },
-  );
 }
 
 /** python-dotenv: `[export] KEY=VALUE`, quoted or not; `${VAR}` expands except in single quotes. */
@@ -492,7 +488,7 @@ export async function diagnose(launch: Launch, env: NodeJS.ProcessEnv): Promise<
   if (inside && bwrapOk) checks.push(checkManylinux(inside, launch));
   else if (!checks.some((c) => c.id === 'manylinux')) checks.push(skipped('manylinux', '_manylinux', 'the environment cannot be entered (see above)'));
   const venv = plan && projectVenv(plan, env);
-  checks.push(plan ? checkVenv(venv, inside) : skipped('venv', "venv's Python", 'the environment could not be planned'));
+  checks.push(plan ? checkVenv(plan, venv, inside) : skipped('venv', "venv's Python", 'the environment could not be planned'));
   checks.push(checkVariables(plan, launch, env));
   if (plan && bwrapOk) checks.push(checkNative(plan, venv, inside, env));
   else checks.push(skipped('native-libraries', 'native libraries', 'the environment cannot be entered (see above)'));

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { PROJECT_CONFIG, userConfigPath } from './config';
+import type { EnvironmentPaths } from './cache';
 import { ENV_NAME } from './expression';
 import { commonInputs, topLevel, writeRecord } from './fast-record';
 import type { Launch } from './launch';
@@ -7,23 +8,25 @@ import { python3Record, type Plan } from './plan';
 import { pipfileCandidates } from './project';
 import { launchUnderParent, shQuote } from './sh';
 import { trustDir } from './trust';
-import { interpreterEntries, venvExists, venvLocation } from './venv';
+import { interpreterEntries, venvLocation } from './venv';
+import { pipenvFindsVenv } from './venv-python';
 
 /** FHS: the environment's launcher under a parent that hands signals on, as fhs-run.ts runInside does. */
 export function recordEnvironment(
   launch: Launch,
   env: NodeJS.ProcessEnv,
   plan: Plan,
-  run: { environment: string; pipenv: string; manylinux: string },
+  run: { environment: string; paths: EnvironmentPaths; pipenv: string; manylinux: string },
 ): void {
   // A custom expression may import anything; `host` searches PATH; --python is
   // an argument, which the record does not compare: Node decides those every time.
   if (!topLevel(env) || plan.custom || plan.pipenv.value === 'host' || plan.python.source === '--python') return;
   const project = plan.project;
   const venv = project && venvLocation(project, env);
-  // A call that makes the venv must wrap it when pipenv is done (fhs-run.ts):
-  // only Node does that, so no shortcut while there is none.
-  if (plan.wrapVenv.value && !(venv && venvExists(venv))) return;
+  // A call that makes the venv must name the environment's Python to pipenv
+  // and wrap the venv when pipenv is done (fhs-run.ts, venv-python.ts): only
+  // Node does that, so no shortcut while pipenv finds none.
+  if (!(venv && pipenvFindsVenv(venv))) return;
   const files = [
     ...commonInputs(launch),
     '/.host-etc',
@@ -38,16 +41,19 @@ export function recordEnvironment(
     ...plan.nixpkgs.consulted,
     python3Record(plan.cache, plan.nixpkgs),
     plan.paths.outLink,
+    run.paths.outLink,
     run.environment,
     run.manylinux,
-    ...(venv ? [join(venv, 'pyvenv.cfg'), ...interpreterEntries(join(venv, 'bin'))] : []),
+    join(venv, 'pyvenv.cfg'),
+    join(venv, 'bin', 'activate'),
+    ...interpreterEntries(join(venv, 'bin')),
   ];
   const dir = run.manylinux;
   writeRecord(
     launch,
     env,
     files,
-    `  : 2>/dev/null >${shQuote(plan.paths.lastUse)}
+    `  : 2>/dev/null >${shQuote(run.paths.lastUse)}
   export PIPENV_FHS_ACTIVE=${shQuote(run.environment)}
   case \${PYTHONPATH-} in
     ${shQuote(dir)} | ${shQuote(dir)}:*) ;;

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ensureBuilt } from './build';
 import { recordEnvironment } from './fast-record-env';
-import { builtEnvironment, recordUse } from './cache';
+import { builtEnvironment, hash, recordUse, type EnvironmentPaths } from './cache';
+import { readInfo, type EnvironmentInfo } from './environments';
 import { ShimError, say } from './errors';
 import { ENV_NAME } from './expression';
 import { findRealPipenv } from './find-pipenv';
@@ -13,25 +14,10 @@ import { noteDefaultPython, planEnvironment, type Plan } from './plan';
 import { triedBefore } from './reentry';
 import { findProject } from './project';
 import { venvExists, venvLocation, wrapVenv, type WrapTarget } from './venv';
+import { remakeCommand, venvOrigin, withEnvironmentPython, type VenvOrigin } from './venv-python';
 
 /** Set inside an environment to its store path: how a shim knows it is already in. */
 export const ACTIVE = 'PIPENV_FHS_ACTIVE';
-
-/** What the expression's extraInstallCommands record in the environment. */
-export interface EnvironmentInfo {
-  python: string;
-  pythonVersion: string;
-  pipenv: string;
-}
-
-export function readInfo(environment: string): EnvironmentInfo {
-  const path = join(environment, 'share/pipenv-fhs/env.json');
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as EnvironmentInfo;
-  } catch {
-    throw new ShimError(`${path} is missing or unreadable: not an environment built by pipenv-fhs`);
-  }
-}
 
 /**
  * The store path of the pipenv-fhs environment this process runs in, if any.
@@ -77,13 +63,16 @@ function pythonPath(dir: string, current: string | undefined): string {
   return `${dir}:${current}`;
 }
 
-/** `PIPENV_FHS_PIPENV`: the environment's own pipenv, the host's found on PATH, or a path. */
+/**
+ * `PIPENV_FHS_PIPENV`: the environment's own pipenv, the host's found on PATH,
+ * or a path; told to make a missing venv with the environment's Python.
+ */
 function choosePipenv(plan: Plan, launch: Launch, env: NodeJS.ProcessEnv, info: EnvironmentInfo): Command {
   const setting = plan.pipenv.value;
-  if (setting === 'env') return { file: info.pipenv, args: launch.args, env };
   // Run inside, under a parent that stays (runInside): it never replaces this process.
-  if (setting === 'host') return realPipenv(launch, env, false);
-  return { file: setting, args: launch.args, env };
+  const command = setting === 'host' ? realPipenv(launch, env, false) : { file: setting === 'env' ? info.pipenv : setting, args: launch.args, env };
+  const location = plan.project && venvLocation(plan.project, env);
+  return { ...command, ...withEnvironmentPython(command.args, command.env, { project: plan.project, location }, info.python) };
 }
 
 /** What bwrap gets in place of the dispositions it would die of (see runInside). */
@@ -160,7 +149,7 @@ export function runInsideEnvironment(
   command: (inner: NodeJS.ProcessEnv, info: EnvironmentInfo) => Command,
   options: {
     /** Given, the project's venv is made to enter the environment (venv.ts); its last use is noted here. */
-    wrap?: { lastUse: string };
+    wrap?: { lastUse: string; cache: string };
     /** Called once all is ready, just before the command runs, with its file and the _manylinux directory. */
     ready?: (file: string, manylinux: string) => void;
   } = {},
@@ -170,7 +159,7 @@ export function runInsideEnvironment(
   const inner = innerEnvironment(environment, manylinux, env);
   const target = command(inner, readInfo(environment));
   // The venv as it is now, and again once pipenv may have made or remade it.
-  const wrapNow = () => wrap && wrapProjectVenv(env, { environment, manylinux, lastUse: wrap.lastUse });
+  const wrapNow = () => wrap && wrapProjectVenv(env, { environment, manylinux, lastUse: wrap.lastUse }, wrap.cache);
   wrapNow();
   ready?.(target.file, manylinux);
   const active = activeEnvironment(env);
@@ -186,16 +175,68 @@ export function runInsideEnvironment(
 
 /**
  * Wrap the venv of the project found from here (found again: the call may have
- * created the Pipfile). A failure costs a warning, never pipenv's exit status.
+ * created the Pipfile), if the environment's own Python made it: another
+ * Python's venv would find nothing inside. A failure costs a warning, never
+ * pipenv's exit status.
  */
-function wrapProjectVenv(env: NodeJS.ProcessEnv, target: WrapTarget): void {
+function wrapProjectVenv(env: NodeJS.ProcessEnv, target: WrapTarget, cache: string): void {
   try {
     const project = findProject(env);
     const venv = project && venvLocation(project, env);
-    if (venv && venvExists(venv)) wrapVenv(venv, target);
+    if (venv && venvExists(venv) && venvOrigin(venv, readInfo(target.environment).python, cache).kind === 'environment') {
+      wrapVenv(venv, target);
+    }
   } catch (error) {
     say(`could not make the venv enter the environment by itself: ${(error as Error).message}`);
   }
+}
+
+/** Where pipenv runs: the plan's environment, or the one whose Python made the venv. */
+interface Target {
+  environment: string;
+  paths: EnvironmentPaths;
+  /** The venv is another Python's: no shortcut for the next call, which must say so again. */
+  foreign: boolean;
+}
+
+/**
+ * The environment to run in, given whose Python made the venv. A venv of an
+ * older environment's Python (before a nixpkgs update) keeps working in that
+ * environment while it is built, and the user is told once how to move it;
+ * one no environment has is named with its fix on every call but `--rm`.
+ */
+async function chooseTarget(plan: Plan, launch: Launch, env: NodeJS.ProcessEnv, built: string | undefined): Promise<Target> {
+  const location = plan.project && venvLocation(plan.project, env);
+  const origin = (python: string | undefined): VenvOrigin => (location ? venvOrigin(location, python, plan.cache) : { kind: 'none' });
+  let found = origin(built && readInfo(built).python);
+  if (found.kind === 'other-environment') {
+    const { interpreter, owner } = found;
+    tellOnce(plan.cache, `${location} ${owner.environment}`, () =>
+      say(
+        `${location} was made by the Python of an older environment (${interpreter}): pipenv runs in that environment as long as it is kept; to move the venv to this project's current one: ${remakeCommand(plan.project!)}`,
+      ),
+    );
+    return { environment: owner.environment, paths: owner.paths, foreign: false };
+  }
+  const environment = await buildEnvironment(plan, env);
+  if (found.kind === 'foreign' && !built) found = origin(readInfo(environment).python);
+  const foreign = found.kind === 'foreign';
+  if (found.kind === 'foreign' && !launch.args.includes('--rm')) {
+    say(`${location} was made by ${found.interpreter}, not by the environment's Python: its native wheels find no libraries inside; make it again: ${remakeCommand(plan.project!)}`);
+  }
+  return { environment, paths: plan.paths, foreign };
+}
+
+/** Say something the first time only (per `what`), noted in the cache. */
+function tellOnce(cache: string, what: string, tell: () => void): void {
+  const dir = join(cache, 'told');
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, hash(what)), `${what}\n`, { flag: 'wx', mode: 0o600 });
+  } catch {
+    return;
+  }
+  tell();
 }
 
 /** The shim's FHS mode: pipenv, with its arguments, inside this project's environment. */
@@ -205,10 +246,10 @@ export async function runInEnvironment(launch: Launch, env: NodeJS.ProcessEnv): 
   if (!built && needsNoEnvironment(launch.args, env) && hostPipenvAtHand(launch, env)) {
     return runPassthrough(launch, env, false);
   }
-  const environment = await buildEnvironment(plan, env);
-  const wrap = plan.wrapVenv.value ? { lastUse: plan.paths.lastUse } : undefined;
+  const { environment, paths, foreign } = await chooseTarget(plan, launch, env, built);
+  const wrap = plan.wrapVenv.value ? { lastUse: paths.lastUse, cache: plan.cache } : undefined;
   // What the next call may reuse, taken once the venv is wrapped: the record covers its state.
-  const ready = (pipenv: string, manylinux: string) => recordEnvironment(launch, env, plan, { environment, pipenv, manylinux });
+  const ready = foreign ? undefined : (pipenv: string, manylinux: string) => recordEnvironment(launch, env, plan, { environment, paths, pipenv, manylinux });
   runInsideEnvironment(environment, launch, env, (inner, info) => choosePipenv(plan, launch, inner, info), { wrap, ready });
 }
 

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ENV_NAME } from './expression';
-import { innerEnvironment, manylinuxDir, readInfo, type EnvironmentInfo } from './fhs-run';
+import { readInfo, type EnvironmentInfo } from './environments';
+import { innerEnvironment, manylinuxDir } from './fhs-run';
 import type { Launch } from './launch';
 
 /** What a command run inside an environment gets: its variables and the environment's env.json. */

@@ -42,16 +42,24 @@ function check(report: Report, id: string): Check {
   return found;
 }
 
-/** A venv in the project's .venv with nativedemo installed: made by virtualenv, filled by pip. */
+/**
+ * A venv in the project's .venv with nativedemo installed, made as pipenv
+ * makes it through the shim: by the environment's own Python, named by its
+ * store path (`python3` inside would record /fhs/bin, a path only the inside has).
+ */
 function venvWithNativedemo(box: Sandbox, project: string): string {
   const venv = path.join(project, '.venv');
   const env = box.env({ PIP_NO_INDEX: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_ROOT_USER_ACTION: 'ignore' });
-  const made = runFile(HOST_PYTHON, ['-m', 'virtualenv', '-q', '--no-pip', '--no-setuptools', '--no-wheel', venv], { env });
-  if (made.status !== 0) throw new Error(`virtualenv: ${made.stderr}`);
-  const version = runFile(HOST_PYTHON, ['-c', 'import sys; print("python%d.%d" % sys.version_info[:2])'], { env }).stdout.trim();
+  const inside = (args: string[]) => {
+    const result = pipenvFhs(['run', 'python3', ...args], { cwd: project, env });
+    if (result.status !== 0) throw new Error(`python3 ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  const python = inside(['-c', 'import os, sys; print(os.path.realpath(sys.executable))']);
+  inside(['-m', 'virtualenv', '-q', '--no-pip', '--no-setuptools', '--no-wheel', `--python=${python}`, venv]);
+  const version = inside(['-c', 'import sys; print("python%d.%d" % sys.version_info[:2])']);
   const site = path.join(venv, 'lib', version, 'site-packages');
-  const installed = runFile(HOST_PYTHON, ['-m', 'pip', 'install', '-q', '--no-deps', '--target', site, wheels.wheels.nativedemo], { env });
-  if (installed.status !== 0) throw new Error(`pip: ${installed.stderr}`);
+  inside(['-m', 'pip', 'install', '-q', '--no-deps', '--target', site, wheels.wheels.nativedemo]);
   return venv;
 }
 
@@ -180,7 +188,10 @@ test('a venv made by another interpreter is named, with how to make it again', (
   const venvCheck = check(result.report, 'venv');
   t.is(venvCheck.verdict, 'problem');
   t.regex(venvCheck.detail, new RegExp(`was made by ${path.join(other, 'python3.11').replace(/[/.]/g, '\\$&')}`));
-  t.regex(venvCheck.fix ?? '', /pipenv --rm && pipenv install/);
+  // No Pipfile.lock yet: nothing recorded to keep but the Pipfile's own packages, dev ones too.
+  t.regex(venvCheck.fix ?? '', /pipenv --rm && pipenv install --dev$/);
+  writeFileSync(path.join(box.project, 'Pipfile.lock'), '{}\n');
+  t.regex(check(doctor(box, box.project).report, 'venv').fix ?? '', /pipenv --rm && pipenv sync --dev$/);
 
   // One whose interpreter is gone (a garbage-collected store path) likewise.
   writeFileSync(path.join(venv, 'pyvenv.cfg'), 'home = /nix/store/00000000000000000000000000000000-python3-3.11.0/bin\nversion = 3.11.0\n');
