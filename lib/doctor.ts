@@ -224,7 +224,7 @@ function checkVenv(plan: Plan, venv: { path: string; source: string } | undefine
       return ok(
         'venv',
         title,
-        `${venv.path} was made by the Python of an older environment (${origin.interpreter}): pipenv runs it there as long as that environment is kept; to move it to the current one: ${remake}`,
+        `${venv.path} was made by ${origin.interpreter}, of another nixpkgs than this environment's (an older one?): pipenv runs it in the environment it belongs to as long as that is kept; to move it to the current one: ${remake}`,
         { data },
       );
     case 'foreign': {

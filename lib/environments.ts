@@ -1,6 +1,7 @@
-import { readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtEnvironment, environmentPaths, type EnvironmentPaths } from './cache';
+import { elfInterpreter } from './elf';
 import { ShimError } from './errors';
 
 /** What the expression's extraInstallCommands record in the environment (expression.ts `info`). */
@@ -28,19 +29,12 @@ export interface BuiltEnvironment {
   info: EnvironmentInfo;
 }
 
-function realPath(path: string): string | undefined {
-  try {
-    return realpathSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * The built environment in the cache whose Python is `interpreter` (a real
- * path), if any: after a nixpkgs update, the one a venv made before belongs to.
+ * A built environment in the cache whose Python links this glibc loader
+ * (an ELF interpreter): the one a venv made before a nixpkgs update belongs
+ * to, whose library cache that venv's Python reads.
  */
-export function environmentWithPython(cache: string, interpreter: string): BuiltEnvironment | undefined {
+export function environmentWithLoader(cache: string, loader: string): BuiltEnvironment | undefined {
   let keys: string[];
   try {
     keys = readdirSync(join(cache, 'envs'));
@@ -57,7 +51,7 @@ export function environmentWithPython(cache: string, interpreter: string): Built
     } catch {
       continue;
     }
-    if (realPath(info.python) === interpreter) return { environment, paths, info };
+    if (elfInterpreter(info.python) === loader) return { environment, paths, info };
   }
   return undefined;
 }

@@ -14,7 +14,7 @@ import { noteDefaultPython, planEnvironment, type Plan } from './plan';
 import { triedBefore } from './reentry';
 import { findProject } from './project';
 import { venvExists, venvLocation, wrapVenv, type WrapTarget } from './venv';
-import { remakeCommand, venvOrigin, withEnvironmentPython, type VenvOrigin } from './venv-python';
+import { remakeCommand, venvOrigin, withEnvironmentPython } from './venv-python';
 
 /** Set inside an environment to its store path: how a shim knows it is already in. */
 export const ACTIVE = 'PIPENV_FHS_ACTIVE';
@@ -200,31 +200,33 @@ interface Target {
 }
 
 /**
- * The environment to run in, given whose Python made the venv. A venv of an
- * older environment's Python (before a nixpkgs update) keeps working in that
- * environment while it is built, and the user is told once how to move it;
- * one no environment has is named with its fix on every call but `--rm`.
+ * The environment to run in, given whose Python made the venv: the plan's,
+ * built if need be, unless the venv's Python links another glibc. Then a
+ * built environment of that glibc (an older nixpkgs, before an update) keeps
+ * it working, and the user is told once how to move it; a venv no built
+ * environment serves is named with its fix on every call but `--rm`.
  */
-async function chooseTarget(plan: Plan, launch: Launch, env: NodeJS.ProcessEnv, built: string | undefined): Promise<Target> {
+async function chooseTarget(plan: Plan, launch: Launch, env: NodeJS.ProcessEnv): Promise<Target> {
+  const environment = await buildEnvironment(plan, env);
+  const target = { environment, paths: plan.paths, foreign: false };
   const location = plan.project && venvLocation(plan.project, env);
-  const origin = (python: string | undefined): VenvOrigin => (location ? venvOrigin(location, python, plan.cache) : { kind: 'none' });
-  let found = origin(built && readInfo(built).python);
-  if (found.kind === 'other-environment') {
-    const { interpreter, owner } = found;
+  if (!location) return target;
+  const origin = venvOrigin(location, readInfo(environment).python, plan.cache);
+  const remake = remakeCommand(plan.project!);
+  if (origin.kind === 'other-environment') {
+    const { interpreter, owner } = origin;
     tellOnce(plan.cache, `${location} ${owner.environment}`, () =>
       say(
-        `${location} was made by the Python of an older environment (${interpreter}): pipenv runs in that environment as long as it is kept; to move the venv to this project's current one: ${remakeCommand(plan.project!)}`,
+        `${location} was made by ${interpreter}, of another nixpkgs than this environment's (an older one?): pipenv runs in the environment it belongs to as long as that is kept; to move the venv to this project's current one: ${remake}`,
       ),
     );
     return { environment: owner.environment, paths: owner.paths, foreign: false };
   }
-  const environment = await buildEnvironment(plan, env);
-  if (found.kind === 'foreign' && !built) found = origin(readInfo(environment).python);
-  const foreign = found.kind === 'foreign';
-  if (found.kind === 'foreign' && !launch.args.includes('--rm')) {
-    say(`${location} was made by ${found.interpreter}, not by the environment's Python: its native wheels find no libraries inside; make it again: ${remakeCommand(plan.project!)}`);
+  if (origin.kind !== 'foreign') return target;
+  if (!launch.args.includes('--rm')) {
+    say(`${location} was made by ${origin.interpreter}, not by the environment's Python: its native wheels find no libraries inside; make it again: ${remake}`);
   }
-  return { environment, paths: plan.paths, foreign };
+  return { ...target, foreign: true };
 }
 
 /** Say something the first time only (per `what`), noted in the cache. */
@@ -246,7 +248,7 @@ export async function runInEnvironment(launch: Launch, env: NodeJS.ProcessEnv): 
   if (!built && needsNoEnvironment(launch.args, env) && hostPipenvAtHand(launch, env)) {
     return runPassthrough(launch, env, false);
   }
-  const { environment, paths, foreign } = await chooseTarget(plan, launch, env, built);
+  const { environment, paths, foreign } = await chooseTarget(plan, launch, env);
   const wrap = plan.wrapVenv.value ? { lastUse: paths.lastUse, cache: plan.cache } : undefined;
   // What the next call may reuse, taken once the venv is wrapped: the record covers its state.
   const ready = foreign ? undefined : (pipenv: string, manylinux: string) => recordEnvironment(launch, env, plan, { environment, paths, pipenv, manylinux });

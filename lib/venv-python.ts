@@ -1,6 +1,7 @@
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { environmentWithPython, type BuiltEnvironment } from './environments';
+import { elfInterpreter } from './elf';
+import { environmentWithLoader, type BuiltEnvironment } from './environments';
 import type { Project } from './project';
 import { readPyvenvCfg, venvInterpreter } from './venv-inspect';
 
@@ -79,35 +80,30 @@ export function remakeCommand(project: Project): string {
   return existsSync(join(project.dir, 'Pipfile.lock')) ? 'pipenv --rm && pipenv sync --dev' : 'pipenv --rm && pipenv install --dev';
 }
 
-function realPath(path: string): string | undefined {
-  try {
-    return realpathSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
 export type VenvOrigin =
   /** No venv there yet (or nothing pyvenv.cfg can tell). */
   | { kind: 'none' }
-  /** Made by the environment's own Python. */
+  /** Made by a Python of the environment's glibc, whose library cache the environment writes. */
   | { kind: 'environment' }
-  /** Made by the Python of another environment still built in the cache (an older nixpkgs). */
+  /** Made by a Python of another glibc that a built environment in the cache has (an older nixpkgs). */
   | { kind: 'other-environment'; interpreter: string; owner: BuiltEnvironment }
-  /** Made by a Python no built environment has. */
+  /** Made by a Python no built environment's glibc serves. */
   | { kind: 'foreign'; interpreter: string };
 
 /**
- * Whose Python made the venv, from its pyvenv.cfg: a read and a realpath when
- * it is the environment's; the cache's environments are looked through only
- * when it is not.
+ * Whose glibc the venv's Python links, from pyvenv.cfg and that Python's ELF
+ * interpreter: the environment's (any Python of the same nixpkgs, whatever its
+ * version or the packages beside it, reads the cache the environment writes),
+ * another built environment's, or none. The cache's environments are looked
+ * through only when it is not the environment's.
  */
-export function venvOrigin(venv: string, python: string | undefined, cache: string): VenvOrigin {
+export function venvOrigin(venv: string, python: string, cache: string): VenvOrigin {
   const cfg = readPyvenvCfg(venv);
   if (!cfg) return { kind: 'none' };
-  const made = venvInterpreter(cfg, python ? basename(python) : 'python3');
+  const made = venvInterpreter(cfg, basename(python));
   if (!made) return { kind: 'none' };
-  if (made.existing && python && made.existing === realPath(python)) return { kind: 'environment' };
-  const owner = made.existing ? environmentWithPython(cache, made.existing) : undefined;
+  const loader = made.existing && elfInterpreter(made.existing);
+  if (loader && loader === elfInterpreter(python)) return { kind: 'environment' };
+  const owner = loader ? environmentWithLoader(cache, loader) : undefined;
   return owner ? { kind: 'other-environment', interpreter: made.named, owner } : { kind: 'foreign', interpreter: made.named };
 }

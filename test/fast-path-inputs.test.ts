@@ -533,7 +533,7 @@ test('the venv: none yet, no record; made, wrapped and recorded; made anew, wrap
   // Only python3.12 is new (pyvenv.cfg now says 3.12, same size, mtime put back).
   const cfg = path.join(w.venv, 'pyvenv.cfg');
   symlinkSync('/usr/bin/python3.11', path.join(w.venv, 'bin', 'python3.12'));
-  keepTimes(cfg, () => writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('3.11.2', '3.12.0')));
+  keepTimes(cfg, () => writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('version_info = 3.11.2', 'version_info = 3.12.0')));
   await viaNode(t, w, ['--venv'], { env }, 'pyvenv.cfg edited');
   t.true(isWrapper(path.join(w.venv, 'bin', 'python3.12')), 'the new entry wrapped');
 

@@ -6,6 +6,7 @@ import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, utimesSync, wr
 import path from 'node:path';
 import test from 'ava';
 import { FAKE_PIPENV, ROOT, copyFixture, world, writePipfile, type World } from './helpers/fhs';
+import { makeVenv } from './helpers/fast-path';
 import { FAKE_PIPENV_DIR, NODES, SHIM, fakeReport, start, tempDir, withNode } from './helpers/shim';
 
 /** Preloaded into every Node the shim starts: one line per start. NODE_OPTIONS is not among the variables the record compares. */
@@ -21,10 +22,16 @@ interface Counted {
   call(args?: string[], options?: { cwd?: string; env?: NodeJS.ProcessEnv }): ReturnType<World['run']>;
 }
 
-/** A world with a Pipfile, the fake pipenv as the environment's pipenv, and a Node counter. */
+/**
+ * A world with a Pipfile, a venv (VIRTUAL_ENV: without one no call leaves a
+ * record, since pipenv-fhs must name the environment's Python to a pipenv that
+ * is to make it), the fake pipenv as the environment's pipenv, and a Node counter.
+ */
 function counted(extra: NodeJS.ProcessEnv = {}): Counted {
   const w = world();
   writePipfile(w.project, { python_version: '3.11' });
+  const venv = path.join(w.root, 'venv');
+  makeVenv(venv);
   const counter = path.join(w.root, 'node-starts');
   writeFileSync(counter, '');
   const self: Counted = {
@@ -32,6 +39,7 @@ function counted(extra: NodeJS.ProcessEnv = {}): Counted {
     extra: {
       PIPENV_FHS_PIPENV: FAKE_PIPENV,
       PIPENV_FHS_WRAP_VENV: '0',
+      VIRTUAL_ENV: venv,
       NODE_OPTIONS: `--require=${COUNTER}`,
       COUNTER_FILE: counter,
       ...extra,

@@ -6,7 +6,7 @@ import type { ExecutionContext } from 'ava';
 // fast path (no Node at all); 1 line, the full Node path.
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FAKE_PIPENV, world, type World } from './fhs';
+import { FAKE_PIPENV, fixturePython, world, type World } from './fhs';
 import { NODES, SHIM, fakeReport, start, tempDir, withNode, type FakeReport, type NodeUnderTest, type Result, type Running } from './shim';
 
 export { FAKE_PIPENV, NODES, SHIM, fakeReport, type FakeReport, type NodeUnderTest, type World };
@@ -100,11 +100,20 @@ export function fastWorldAt(root: string, options: { venv?: boolean } = {}): Wor
   return Object.assign(w, { venv });
 }
 
-/** A minimal venv as `python3 -m venv` lays it out: pyvenv.cfg and the interpreter links pipenv-fhs wraps. */
+/**
+ * A minimal venv as virtualenv lays it out for pipenv, made by the fixture
+ * environment's Python: pyvenv.cfg, bin/activate (pipenv's own test for a venv)
+ * and the interpreter links pipenv-fhs wraps.
+ */
 export function makeVenv(venv: string): void {
+  const python = fixturePython();
   mkdirSync(path.join(venv, 'bin'), { recursive: true });
-  writeFileSync(path.join(venv, 'pyvenv.cfg'), 'home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.11.2\n');
-  symlinkSync('/usr/bin/python3.11', path.join(venv, 'bin', 'python'));
+  writeFileSync(
+    path.join(venv, 'pyvenv.cfg'),
+    `home = ${path.dirname(python)}\ninclude-system-site-packages = false\nversion_info = 3.11.2.final.0\nbase-executable = ${python}\n`,
+  );
+  writeFileSync(path.join(venv, 'bin', 'activate'), '');
+  symlinkSync(python, path.join(venv, 'bin', 'python'));
   symlinkSync('python', path.join(venv, 'bin', 'python3'));
   symlinkSync('python', path.join(venv, 'bin', 'python3.11'));
 }

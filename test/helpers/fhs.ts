@@ -18,6 +18,13 @@ export const MANYLINUX_DIR = path.join(ROOT, 'python');
 const NIX_TOOLS = ['nix-build', 'nix-instantiate', 'nix-store', 'nix', 'nix-env', 'nix-shell'];
 
 let counter = 0;
+let python: string | undefined;
+/** The fixture nixpkgs' python3 (store path of its interpreter): what the environments' venvs are made by. */
+export function fixturePython(): string {
+  python ??= path.join(execFileSync('nix-build', [FIXTURE_NIXPKGS, '-A', 'python3', '--no-out-link'], { encoding: 'utf8' }).trim(), 'bin', 'python3.11');
+  return python;
+}
+
 /** A string no other test or run uses: as FIXTURE_NONCE it forces a real build of `sleepy`. */
 export function nonce(): string {
   return `${process.pid}-${Date.now()}-${++counter}`;
