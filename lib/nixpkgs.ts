@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ShimError } from './errors';
+import { referenceFromAttrs, resolveIndirect, type Attrs } from './flake-registry';
 import { resolutionChain } from './symlinks';
 
 export interface Nixpkgs {
@@ -109,19 +110,37 @@ export function checkFlakeReference(text: string, where: string): string {
   return text;
 }
 
-/** A flake reference: fetched by Nix, keyed on its text (which, locked, holds the revision). */
-export function fromFlake(reference: string, source: string): Nixpkgs {
-  return { expr: `(builtins.getFlake ${nixString(reference)}).outPath`, identity: reference, source, flake: true, consulted: [] };
+/** A flake reference: fetched by Nix, keyed on its text (which, locked, holds the revision and hash). */
+function fromFlake(reference: string, source: string, consulted: string[] = []): Nixpkgs {
+  return { expr: `(builtins.getFlake ${nixString(reference)}).outPath`, identity: reference, source, flake: true, consulted };
 }
 
-/** An absolute path or a flake reference, as config.ts and PIPENV_FHS_NIXPKGS give them. */
-export function nixpkgsFrom(value: string, source: string): Nixpkgs {
-  return value.startsWith('/') ? fromPath(value, source) : fromFlake(value, source);
+/**
+ * `flake:...`, resolved through the flake registries as Nix does. A path
+ * (NixOS's own entry for the system's nixpkgs) is imported as a path, keyed on
+ * its real path, and needs no flakes feature; a reference another entry names
+ * is keyed on its text (with rev and narHash where pinned). What neither
+ * registry names is the global registry's, a moving reference: `global`.
+ */
+function fromRegistry(value: string, source: string, env: NodeJS.ProcessEnv, global: (consulted: string[]) => Nixpkgs): Nixpkgs {
+  const direct = value.replace(/^flake:/, '');
+  if (FLAKE_SCHEME.test(direct)) return fromFlake(direct, source);
+  const { resolution, consulted } = resolveIndirect(direct, env);
+  if (resolution.kind === 'path') return fromPath(resolution.path, `${source} (${value} via ${resolution.via})`, consulted);
+  if (resolution.kind === 'reference') return fromFlake(resolution.reference, `${source} (${value} via ${resolution.via})`, consulted);
+  return global(consulted);
+}
+
+/** An absolute path or a flake reference, as config.ts, PIPENV_FHS_NIXPKGS and a flake.lock give them. */
+export function nixpkgsFrom(value: string, source: string, env: NodeJS.ProcessEnv): Nixpkgs {
+  if (value.startsWith('/')) return fromPath(value, source);
+  if (!value.startsWith('flake:')) return fromFlake(value, source);
+  return fromRegistry(value, source, env, (consulted) => fromFlake(value, source, consulted));
 }
 
 interface LockNode {
   inputs?: Record<string, string | string[]>;
-  locked?: Record<string, string | number>;
+  locked?: Attrs;
 }
 
 /** The flake reference that pins a lock's `nixpkgs` input, with its revision and hash. */
@@ -137,20 +156,7 @@ export function lockedReference(lockText: string, lockPath: string): string | un
   // A `follows` (a list) points into another input's lock: not ours to guess.
   const locked = typeof input === 'string' ? nodes[input]?.locked : undefined;
   if (!locked) return undefined;
-  const { type, owner, repo, rev, url, path, narHash } = locked as Record<string, string>;
-  const base =
-    type === 'github' || type === 'gitlab' || type === 'sourcehut'
-      ? `${type}:${owner}/${repo}/${rev}`
-      : type === 'git'
-        ? `git+${url}?rev=${rev}`
-        : type === 'path'
-          ? `path:${path}`
-          : type === 'tarball'
-            ? url
-            : undefined;
-  if (!base) throw new ShimError(`${lockPath}: nixpkgs is locked as type ${JSON.stringify(type)}, which pipenv-fhs cannot read`, 2);
-  const reference = narHash ? `${base}${base.includes('?') ? '&' : '?'}narHash=${narHash}` : base;
-  return checkFlakeReference(reference, `${lockPath}: nixpkgs`);
+  return checkFlakeReference(referenceFromAttrs(locked, `${lockPath}: nixpkgs`), `${lockPath}: nixpkgs`);
 }
 
 /**
@@ -165,9 +171,14 @@ export function resolveNixpkgs(env: NodeJS.ProcessEnv): Nixpkgs {
     const prefix = eq < 0 ? '' : entry.slice(0, eq);
     const value = entry.slice(eq + 1);
     if (NOT_A_PATH.test(value)) {
-      // Nix fetches these itself; the text is all we can key on.
-      if (prefix === 'nixpkgs') return { expr: '<nixpkgs>', identity: value, source, consulted: looked };
-      continue;
+      if (prefix !== 'nixpkgs') continue;
+      // The default on flake-built NixOS: nixpkgs=flake:nixpkgs, the system's nixpkgs through its registry.
+      if (value.startsWith('flake:')) {
+        const found = fromRegistry(value, source, env, (consulted) => ({ expr: '<nixpkgs>', identity: value, source, flake: true, consulted }));
+        return { ...found, consulted: [...looked, ...found.consulted] };
+      }
+      // A URL Nix fetches itself: the text is all we can key on.
+      return { expr: '<nixpkgs>', identity: value, source, consulted: looked };
     }
     const candidate = prefix === 'nixpkgs' ? value : prefix === '' ? join(value, 'nixpkgs') : undefined;
     if (candidate === undefined) continue;

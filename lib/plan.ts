@@ -102,13 +102,13 @@ function chooseWrapVenv(env: NodeJS.ProcessEnv, config: ConfigFile[]): Setting<b
 /** nixpkgs: setting, else the project's flake.lock (allowed, like a setting), else NIX_PATH. */
 function chooseNixpkgs(env: NodeJS.ProcessEnv, config: ConfigFile[], project: Project | undefined): Nixpkgs {
   const chosen = setting(env, 'PIPENV_FHS_NIXPKGS', config, 'nixpkgs', () => true);
-  if (chosen) return nixpkgsFrom(chosen.value, chosen.source);
+  if (chosen) return nixpkgsFrom(chosen.value, chosen.source, env);
   const lockPath = project && join(project.dir, 'flake.lock');
   const lockText = lockPath && readFileOrUndefined(lockPath);
   const reference = lockText ? lockedReference(lockText, lockPath) : undefined;
   if (reference) {
     requireAllowed(env, { path: lockPath!, text: lockText! } satisfies Trusted, 'the nixpkgs input');
-    return nixpkgsFrom(reference, lockPath!);
+    return nixpkgsFrom(reference, lockPath!, env);
   }
   return resolveNixpkgs(env);
 }

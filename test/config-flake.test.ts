@@ -7,7 +7,7 @@
 // flake.lock with rev and narHash.
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -34,10 +34,7 @@ const run = promisify(execFile);
 /** A git repository holding the fixture nixpkgs as a flake without inputs; returns its path. */
 async function localFlake(sb: Sandbox): Promise<string> {
   const repo = path.join(sb.root, 'flake-nixpkgs');
-  mkdirSync(repo);
-  for (const name of readdirSync(FIXTURE_NIXPKGS).filter((n) => n.endsWith('.nix'))) {
-    copyFileSync(path.join(FIXTURE_NIXPKGS, name), path.join(repo, name));
-  }
+  cpSync(FIXTURE_NIXPKGS, repo, { recursive: true });
   writeFileSync(path.join(repo, 'flake.nix'), '{\n  outputs = { self }: { };\n}\n');
   const env = { PATH: '/usr/bin:/bin', HOME: sb.home, GIT_CONFIG_NOSYSTEM: '1' };
   const git = (...args: string[]) =>
@@ -120,7 +117,11 @@ test("an indirect flake: name from the user's registry builds for real", async (
     }),
   );
   const env = { PIPENV_FHS_NIXPKGS: 'flake:fixturepkgs' };
-  t.deepEqual((await status(sb, { env })).nixpkgs, { value: 'flake:fixturepkgs', source: 'PIPENV_FHS_NIXPKGS' });
+  const registry = path.join(sb.config, 'nix', 'registry.json');
+  t.deepEqual((await status(sb, { env })).nixpkgs, {
+    value: `git+file://${repo}`,
+    source: `PIPENV_FHS_NIXPKGS (flake:fixturepkgs via ${registry})`,
+  });
   const built = await fhs(sb, ['build'], { env });
   t.is(built.status, 0, built.stderr);
   t.true((await status(sb, { env })).built.value);

@@ -144,6 +144,7 @@ test('each variable the Node CLI reads, set or changed: the Node path; others: t
     VIRTUAL_ENV: w.venv,
     WORKON_HOME: path.join(w.root, 'venvs'),
     NIX_PATH: `nixpkgs=${FIXTURE_NIXPKGS}/`,
+    NIX_CONF_DIR: '/etc/nix/',
     HOME: `${w.home}/`,
     XDG_CONFIG_HOME: path.join(w.home, '.config'),
     XDG_CACHE_HOME: path.join(w.home, '.cache'),

@@ -26,7 +26,7 @@ test('a flake.lock nixpkgs input becomes a locked reference with its revision an
   t.is(lockedReference(lock({ type: 'github', owner: 'a', repo: 'b', rev: 'c' }, { other: 'nixpkgs' }), 'flake.lock'), undefined);
   t.is(lockedReference(lock({ type: 'github', owner: 'a', repo: 'b', rev: 'c' }, { nixpkgs: ['other', 'nixpkgs'] }), 'flake.lock'), undefined, 'a follows is not guessed');
   t.throws(() => lockedReference('{', '/p/flake.lock'), { message: '/p/flake.lock: not valid JSON' });
-  t.throws(() => lockedReference(lock({ type: 'mercurial', url: 'x' }), '/p/flake.lock'), { message: /locked as type "mercurial"/ });
+  t.throws(() => lockedReference(lock({ type: 'mercurial', url: 'x' }), '/p/flake.lock'), { message: /^\/p\/flake\.lock: nixpkgs: a flake input of type "mercurial", which pipenv-fhs cannot read$/ });
   t.throws(() => lockedReference(lock({ type: 'github', owner: 'a"b', repo: 'c', rev: 'd' }), '/p/flake.lock'), {
     message: /^\/p\/flake\.lock: nixpkgs: .* is not a flake reference or a path$/,
   });
