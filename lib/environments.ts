@@ -13,6 +13,14 @@ export interface EnvironmentInfo {
   coreutils?: string;
 }
 
+/**
+ * A program of the environment's coreutils, for the scripts pipenv-fhs writes.
+ * Environments built before env.json recorded coreutils leave PATH to find it.
+ */
+export function coreutilsProgram(info: EnvironmentInfo, name: string): string {
+  return info.coreutils ? join(info.coreutils, 'bin', name) : name;
+}
+
 export function readInfo(environment: string): EnvironmentInfo {
   const path = join(environment, 'share/pipenv-fhs/env.json');
   try {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { PROJECT_CONFIG, userConfigPath } from './config';
 import type { EnvironmentPaths } from './cache';
+import { coreutilsProgram, readInfo } from './environments';
 import { ENV_NAME } from './expression';
 import { commonInputs, topLevel, writeRecord } from './fast-record';
 import type { Launch } from './launch';
@@ -49,6 +50,7 @@ export function recordEnvironment(
     ...interpreterEntries(join(venv, 'bin')),
   ];
   const dir = run.manylinux;
+  const info = readInfo(run.environment);
   writeRecord(
     launch,
     env,
@@ -60,6 +62,7 @@ export function recordEnvironment(
     *) export PYTHONPATH=${shQuote(dir)}\${PYTHONPATH:+:$PYTHONPATH} ;;
   esac
   launcher=${shQuote(join(run.environment, 'bin', ENV_NAME))}
-${launchUnderParent(`${shQuote(run.pipenv)} "$@"`, { reraise: false }).replace(/^(?=.)/gm, '  ')}`,
+${launchUnderParent(`${shQuote(run.pipenv)} "$@"`, { reraise: false, sleep: coreutilsProgram(info, 'sleep') }).replace(/^(?=.)/gm, '  ')}`,
+    info.coreutils ? coreutilsProgram(info, 'stat') : undefined,
   );
 }

@@ -47,10 +47,12 @@ function identities(files: string[]): string {
   return lines.join('\n');
 }
 
-/** Write the record: the files whose identity it keeps, and `run`, the body of fast_run (sh). */
-export function writeRecord(launch: Launch, env: NodeJS.ProcessEnv, files: string[], run: string): void {
+/**
+ * Write the record: the files whose identity it keeps, and `run`, the body of
+ * fast_run (sh). `stat`: the program that checks them (absolute).
+ */
+export function writeRecord(launch: Launch, env: NodeJS.ProcessEnv, files: string[], run: string, stat = firstOnPath('stat', env.PATH)): void {
   const fast = launch.fast;
-  const stat = firstOnPath('stat', env.PATH);
   if (!fast || !stat) return;
   // Through every symlink on the way (a dotfiles link, /etc/os-release): the
   // record must see a change wherever Node would.

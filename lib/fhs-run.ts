@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { ensureBuilt } from './build';
 import { recordEnvironment } from './fast-record-env';
 import { builtEnvironment, hash, recordUse, type EnvironmentPaths } from './cache';
-import { readInfo, type EnvironmentInfo } from './environments';
+import { coreutilsProgram, readInfo, type EnvironmentInfo } from './environments';
 import { ShimError, say } from './errors';
 import { ENV_NAME } from './expression';
 import { findRealPipenv } from './find-pipenv';
@@ -157,9 +157,11 @@ export function runInsideEnvironment(
   const { wrap, ready } = options;
   const manylinux = manylinuxDir(launch);
   const inner = innerEnvironment(environment, manylinux, env);
-  const target = command(inner, readInfo(environment));
+  const info = readInfo(environment);
+  const target = command(inner, info);
   // The venv as it is now, and again once pipenv may have made or remade it.
-  const wrapNow = () => wrap && wrapProjectVenv(env, { environment, manylinux, lastUse: wrap.lastUse }, wrap.cache);
+  const sleep = coreutilsProgram(info, 'sleep');
+  const wrapNow = () => wrap && wrapProjectVenv(env, { environment, manylinux, lastUse: wrap.lastUse, sleep }, wrap.cache);
   wrapNow();
   ready?.(target.file, manylinux);
   const active = activeEnvironment(env);

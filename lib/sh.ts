@@ -11,9 +11,10 @@ export function shQuote(text: string): string {
  * wrapper (venv.ts) and the fast-path record (fast-record-env.ts); the Node
  * CLI does the same in fhs-run.ts runInside and foreground.ts. `reraise`: when
  * the program died of a signal handed on, die of it too, rather than exit with
- * bwrap's 128+n as pipenv's Node path does.
+ * bwrap's 128+n as pipenv's Node path does. `sleep`: its path, from the
+ * environment's coreutils (a caller's PATH, an IDE's minimal one, may lack it).
  */
-export function launchUnderParent(command: string, { reraise }: { reraise: boolean }): string {
+export function launchUnderParent(command: string, { reraise, sleep }: { reraise: boolean; sleep: string }): string {
   return `# bwrap dies of SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 and takes
 # the program with it before the program's handlers run. So bwrap starts with
 # them ignored, the program gets back those the caller did not ignore, and this
@@ -56,7 +57,7 @@ pass_on() {
     done 2>/dev/null </proc/$target/status
     [ "$ignoring" = 1 ] && [ $tries -lt 500 ] || break
     tries=$((tries + 1))
-    sleep 0.01
+    ${shQuote(sleep)} 0.01
   done
   kill -s "$1" "$target" 2>/dev/null
 }

@@ -120,6 +120,8 @@ export interface WrapTarget {
   manylinux: string;
   /** The environment's last-use file (cache.ts): a direct start counts as use for `pipenv-fhs gc`. */
   lastUse: string;
+  /** The environment's `sleep` (environments.ts coreutilsProgram). */
+  sleep: string;
 }
 
 /**
@@ -151,7 +153,7 @@ fi
 : 2>/dev/null >${shQuote(target.lastUse)}
 export PIPENV_FHS_ACTIVE="$environment"
 export PYTHONPATH=${shQuote(target.manylinux)}\${PYTHONPATH:+:$PYTHONPATH}
-${launchUnderParent('/usr/bin/bash -c "$as_venv" "$0" "$interpreter" "$@"', { reraise: true })}`;
+${launchUnderParent('/usr/bin/bash -c "$as_venv" "$0" "$interpreter" "$@"', { reraise: true, sleep: target.sleep })}`;
 }
 
 /** The interpreter a wrapper runs, or undefined for anything that is not a wrapper. */

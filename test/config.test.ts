@@ -173,7 +173,7 @@ test('expression: PIPENV_FHS_EXPRESSION > project > user > generated, and the ch
   const userExpression = write(path.join(sb.config, 'pipenv-fhs', 'env.nix'), customExpression(generated, 'user'));
   userConfig(sb, 'expression = "env.nix"\n');
   t.deepEqual((await status(sb)).expression, { value: userExpression, source: sb.userFile });
-  t.true((await expr(sb)).includes(`import ${userExpression} { inherit pkgs buildFHSEnv python pipenv extraPackages info; }`));
+  t.true((await expr(sb)).includes(`import ${userExpression} { inherit pkgs buildFHSEnv python pipenv extraPackages info launchArgs; }`));
   t.is(await marker(), 'marker=user');
 
   const projectExpression = write(path.join(sb.project, 'nix', 'env.nix'), customExpression(generated, 'project'));

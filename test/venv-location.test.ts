@@ -232,6 +232,7 @@ const TARGET = {
   environment: '/nix/store/00000000000000000000000000000000-pipenv-fhs-env',
   manylinux: '/opt/pipenv-fhs/python',
   lastUse: '/home/user/.cache/pipenv-fhs/envs/0123/last-use',
+  sleep: '/nix/store/00000000000000000000000000000000-coreutils-9.1/bin/sleep',
 };
 const OTHER_TARGET = { ...TARGET, environment: '/nix/store/11111111111111111111111111111111-pipenv-fhs-env' };
 
@@ -296,7 +297,7 @@ test("wrapVenv: venv's layout (python3.X the real link, absolute links into bin/
 });
 
 test('wrapperText: a POSIX sh script (dash reads it) that quotes what it names', async (t) => {
-  const text = wrapperText("/opt/it's python/bin/python3", { environment: "/nix/store/x-it's", manylinux: "/opt/a'b", lastUse: "/c/it's/last-use" });
+  const text = wrapperText("/opt/it's python/bin/python3", { environment: "/nix/store/x-it's", manylinux: "/opt/a'b", lastUse: "/c/it's/last-use", sleep: "/nix/store/x-it's/bin/sleep" });
   t.true(text.startsWith('#!/bin/sh\n'));
   const checked = await new Promise<number | null>((resolve) => {
     const child = spawn('dash', ['-n'], { stdio: ['pipe', 'ignore', 'ignore'] });
