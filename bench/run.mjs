@@ -256,15 +256,17 @@ const SECTIONS = [
         PIPENV_FHS_NIXPKGS: path.join(ROOT, 'fixtures', 'nixpkgs'),
         PIPENV_FHS_PIPENV: STAND_IN,
         PIPENV_FHS_WRAP_VENV: '0',
+        PIPENV_VENV_IN_PROJECT: '1',
         NIX_CONFIG: 'substituters =',
       };
-      // The first calls build and leave the records.
+      // The first call builds; a venv as the environment's Python makes it (without
+      // one no record is left); the next calls leave the records.
+      spawnSync(SHIM, [], { cwd: project, env: fhs, stdio: 'ignore' });
+      const environment = builtEnvironment(path.join(work, 'fast-cache'));
+      if (!environment) return console.log('  (skipped: the FHS environment did not build)');
+      standInVenv(path.join(project, '.venv'), environmentPython(environment));
       for (const args of [[], ['--python', '3.11']]) spawnSync(SHIM, args, { cwd: project, env: fhs, stdio: 'ignore' });
       spawnSync(SHIM, [], { env: passthrough, stdio: 'ignore' });
-      const environment = readdirSync(path.join(work, 'fast-cache', 'envs'))
-        .map((key) => path.join(work, 'fast-cache', 'envs', key, 'result'))
-        .find((link) => existsSync(link));
-      if (!environment) return console.log('  (skipped: the FHS environment did not build)');
       const launcher = path.join(environment, 'bin', 'pipenv-fhs-env');
       const rows = [];
       const [fastPass, direct] = medians([{ argv: [SHIM] }, { argv: [STAND_IN] }], passthrough);
@@ -281,19 +283,36 @@ const SECTIONS = [
       table(['path', 'fast path', 'Node path', 'direct', 'fast overhead', 'target'], rows);
     },
   },
+  // Issue 13: as nixpkgs' launcher does, every start runs container-init, which
+  // writes ld.so.conf and runs the environment glibc's ldconfig.
+  {
+    title: 'environment start: the launcher running /bin/true, against bwrap alone',
+    note:
+      "launcher: bash, bwrap with the environment's mounts, container-init (ld.so.conf, then the glibc's ldconfig),\n" +
+      "  /init sourcing the profile, env. bwrap alone: bwrap --dev-bind / / /bin/true. (The environment of the fast-path section.)",
+    run() {
+      const environment = builtEnvironment(path.join(work, 'fast-cache'));
+      if (!environment) return console.log('  (skipped: the FHS environment did not build)');
+      const launcher = path.join(environment, 'bin', 'pipenv-fhs-env');
+      const [start, bwrap] = medians([{ argv: [launcher, '--', '/bin/true'] }, { argv: ['/usr/bin/bwrap', '--dev-bind', '/', '/', '/bin/true'] }], {
+        PATH: '/usr/bin:/bin',
+      });
+      table(['launcher', 'bwrap alone', 'the environment\'s share'], [[ms(start), ms(bwrap), ms(start - bwrap)]]);
+    },
+  },
   // Issue 7: the venv's own python enters the environment by itself (lib/venv.ts).
   {
     title: "venv python: .venv/bin/python -c pass (the wrapper, from outside) against the bare interpreter",
     note:
-      'a project with no packages, its venv made by `pipenv --python /usr/bin/python3.11` through the shim (fixture nixpkgs).\n' +
-      "  launcher: the environment's launcher running the bare interpreter (the sandbox's share, without the wrapper)",
+      "a project with no packages, its venv made by pipenv through the shim (with the environment's Python; fixture nixpkgs).\n" +
+      "  bare: that Python run directly, outside. launcher: the environment's launcher running it (the sandbox's share,\n" +
+      '  ldconfig at each start included, without the wrapper)',
     run() {
-      const bare = '/usr/bin/python3.11';
       const project = path.join(work, 'venv-project');
       mkdirSync(project, { recursive: true });
       writeFileSync(path.join(project, 'Pipfile'), '[packages]\n');
       const host = { PATH: '/usr/bin:/bin', HOME: path.join(work, 'venv-home'), LANG: 'C.UTF-8' };
-      const made = spawnSync(SHIM, ['--python', bare], {
+      const made = spawnSync(SHIM, ['install'], {
         cwd: project,
         env: {
           ...host,
@@ -316,6 +335,7 @@ const SECTIONS = [
         const why = made.status !== 0 ? (made.stderr || made.stdout).trim().split('\n').pop() : `${python} is not a wrapper`;
         return console.log(`  (skipped: no wrapped venv: ${why})`);
       }
+      const bare = environmentPython(environment);
       const [wrapped, direct, launcher] = medians(
         [
           { argv: [python, '-c', 'pass'] },
@@ -333,6 +353,25 @@ const SECTIONS = [
 ];
 
 // ---------------------------------------------------------------------------
+
+/** The out-link of the one environment built in `cache`, if any. */
+function builtEnvironment(cache) {
+  return readdirSync(path.join(cache, 'envs'))
+    .map((key) => path.join(cache, 'envs', key, 'result'))
+    .find((link) => existsSync(link));
+}
+
+/** The Python an environment's env.json names. */
+function environmentPython(environment) {
+  return JSON.parse(readFileSync(path.join(environment, 'share', 'pipenv-fhs', 'env.json'), 'utf8')).python;
+}
+
+/** A venv as pipenv finds it (bin/activate) and as `python` made it (pyvenv.cfg). */
+function standInVenv(venv, python) {
+  mkdirSync(path.join(venv, 'bin'), { recursive: true });
+  writeFileSync(path.join(venv, 'bin', 'activate'), '');
+  writeFileSync(path.join(venv, 'pyvenv.cfg'), `home = ${path.dirname(python)}\nbase-executable = ${python}\n`);
+}
 
 if (!existsSync(path.join(ROOT, 'dist', 'pipenv.js'))) {
   console.error('bench: dist/pipenv.js is missing: run `npm run build` first');
