@@ -113,7 +113,10 @@ const GENERATED_BODY = `# multiArch stays at its default, false (nixpkgs PR 2408
 buildFHSEnv (launchArgs // {
   name = "${ENV_NAME}";
   # nixpkgs' own list of what manylinux1 wheels may link to: a superset of manylinux2014.
-  targetPkgs = pkgs: pkgs.pythonManylinuxPackages.manylinux1 ++ [ python pipenv ] ++ extraPackages;
+  # Not pipenv: pipenv-fhs runs it by its store path, and in /usr/bin it would come
+  # before the host's PATH, so that \`pipenv\` inside (pipenv shell, a Makefile under
+  # pipenv run) would skip pipenv-fhs and its choice of environment and Python.
+  targetPkgs = pkgs: pkgs.pythonManylinuxPackages.manylinux1 ++ [ python ] ++ extraPackages;
   runScript = "\${pkgs.coreutils}/bin/env";
   extraInstallCommands = ''
     mkdir -p $out/share/pipenv-fhs

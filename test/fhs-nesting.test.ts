@@ -6,6 +6,7 @@ import test from 'ava';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { HOST_MNT, PROBE, probes, world, writePipfile } from './helpers/fhs';
+import { makeVenv } from './helpers/fast-path';
 import { NODES, SHIM, start, withNode } from './helpers/shim';
 
 const w = world();
@@ -15,6 +16,11 @@ mkdirSync(projectA);
 mkdirSync(projectB);
 writePipfile(projectA, { python_version: '3.11' });
 writePipfile(projectB, { python_version: '3.12' });
+// Each with its venv, as after a real `pipenv install`: without one, pipenv-fhs
+// names the environment's Python to pipenv (--python), which the probe, unlike
+// a real pipenv, would hand on to the nested call.
+makeVenv(path.join(projectA, '.venv'));
+makeVenv(path.join(projectB, '.venv'));
 const envs: Record<string, string> = {};
 
 test.before('build both projects\' environments from outside', async () => {

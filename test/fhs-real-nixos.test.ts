@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { copyFixture, world } from './helpers/fhs';
-import { call, fastWorld, show } from './helpers/fast-path';
+import { PROBE, copyFixture, probes, world, writePipfile } from './helpers/fhs';
+import { call, fastWorld, makeVenv, show } from './helpers/fast-path';
 import { FAKE_PIPENV_DIR, FAKE_WAIT_EXIT, NODES, SHIM, start, tempDir, withNode } from './helpers/shim';
 import { PIPENV_FHS } from './helpers/pipenv-fhs';
 
@@ -93,4 +93,27 @@ test("an IDE's minimal PATH (node only, no coreutils): the fast path still takes
   t.is(spawnSync(sleep!, ['0']).status, 0);
   const python = spawnSync(path.join(w.venv, 'bin', 'python'), ['-c', 'print(6 * 7)'], { env: minimal, encoding: 'utf8' });
   t.is(python.stdout, '42\n', python.stderr);
+});
+
+test("inside the environment, `pipenv` by name is pipenv-fhs again: another project's call starts that project's environment", async (t) => {
+  const w = world();
+  const other = path.join(w.root, 'other');
+  mkdirSync(other);
+  writePipfile(w.project, { python_version: '3.11' });
+  writePipfile(other, { python_version: '3.12' });
+  for (const project of [w.project, other]) makeVenv(path.join(project, '.venv'));
+  // pipenv-fhs installed as users install it: its bin/ on PATH.
+  const env = { PATH: `${path.dirname(SHIM)}:${w.env().PATH}`, PIPENV_FHS_PIPENV: PROBE };
+  const otherEnvironment = probes((await w.runAsync(['--venv'], { cwd: other, env })).stdout)[0]?.active;
+  t.truthy(otherEnvironment);
+  const inside = spawnSync(PIPENV_FHS, ['run', 'sh', '-c', `command -v pipenv; cd '${other}' && pipenv --venv`], {
+    cwd: w.project,
+    env: withNode(NODES[0], w.env(env)),
+    encoding: 'utf8',
+  });
+  t.is(inside.status, 0, inside.stderr);
+  const [found] = inside.stdout.split('\n');
+  t.is(found, SHIM, "the environment's own pipenv does not shadow pipenv-fhs");
+  t.is(probes(inside.stdout)[0]?.active, otherEnvironment);
+  t.regex(inside.stderr, /^pipenv-fhs: inside another project's environment .*starting this project's/m);
 });

@@ -195,7 +195,7 @@ export function customExpression(generated: string, marker: string): string {
   const body = generated.slice(at + 4);
   const named = 'name = "pipenv-fhs-env";';
   if (!body.includes(named)) throw new Error(`no ${named} in the generated body:\n${body}`);
-  return `{ pkgs, buildFHSEnv, python, pipenv, extraPackages, info, ... }:
+  return `{ pkgs, buildFHSEnv, python, pipenv, extraPackages, info, launchArgs, ... }:
 # A user's own environment: the generated one plus a marker in /etc/profile.
 ${body.replace(named, `${named}\n  profile = "export MARKER=${marker}";`)}`;
 }
