@@ -79,7 +79,9 @@ for (const [node, target] of [
     const next = await w.runAsync(['install'], { node, env });
     t.is(next.status, 0, next.stderr);
     t.is(fakeReport(next.stdout).env.PIPENV_FHS_ACTIVE, w.outLinks()[0]);
-    t.false(existsSync(lock), 'the lock is released');
+    // Released by the next call, or, when the orphaned nix-build (only the shim was
+    // killed) finished the environment first, left naming the dead: it blocks nothing.
+    t.false(existsSync(lock) && alive(Number.parseInt(readFileSync(lock, 'utf8'), 10)), 'no lock names a live process');
   });
 }
 
