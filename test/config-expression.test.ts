@@ -1,13 +1,15 @@
 // A custom expression file in use (issue 5, config key `expression`): a Nix file
 // following the contract in lib/expression.ts (a function of the generated
 // bindings returning a buildFHSEnv named pipenv-fhs-env, runScript coreutils
-// env, env.json written), here the generated body plus a `profile` exporting
-// MARKER. The marker shows inside `pipenv-fhs run`, and the cache key follows
-// the file's content.
+// env, env.json written), here `pipenv-fhs expr --template` plus a `profile`
+// exporting MARKER. The marker shows inside `pipenv-fhs run`, and the cache key
+// follows the file's content. The template itself, unchanged, builds the very
+// environment pipenv-fhs generates.
 import test from 'ava';
-import { writeFileSync } from 'node:fs';
+import { realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  allow,
   cacheEntries,
   customExpression,
   expr,
@@ -16,15 +18,43 @@ import {
   projectConfig,
   sandbox,
   status,
+  template,
   userConfig,
   write,
 } from './helpers/config';
 
+const LOAD_FHSDEMO = 'import ctypes; ctypes.CDLL("libfhsdemo.so.1"); print("ok")';
+
+test('`pipenv-fhs expr --template`, unchanged, as the project\'s expression: the same environment as generated', async (t) => {
+  const sb = sandbox();
+  projectConfig(sb, 'packages = ["fhsdemo"]\n');
+  const generated = await fhs(sb, ['build']);
+  t.is(generated.status, 0, generated.stderr);
+  const [key] = cacheEntries(sb);
+  const environment = realpathSync(path.join(sb.cache, 'envs', key, 'result'));
+
+  const printed = await fhs(sb, ['expr', '--template']);
+  t.is(printed.status, 0, printed.stderr);
+  t.is(printed.stderr, '');
+  // The generated expression calls this very text.
+  t.true((await expr(sb)).includes(printed.stdout.trimEnd().replace(/^(?=.)/gm, '    ')));
+  write(path.join(sb.project, 'fhs.nix'), printed.stdout);
+  projectConfig(sb, 'packages = ["fhsdemo"]\nexpression = "fhs.nix"\n');
+  await allow(sb);
+  t.is((await status(sb)).expression.value, path.join(sb.project, 'fhs.nix'));
+  const loaded = await fhs(sb, ['run', 'python3', '-c', LOAD_FHSDEMO]);
+  t.is(loaded.status, 0, loaded.stderr);
+  t.is(loaded.stdout, 'ok\n');
+  t.is(nixCalls(sb), 2, 'built from the template');
+  const fromTemplate = (await status(sb)).environment.value;
+  t.is(fromTemplate, environment, 'the same derivation as the generated expression');
+});
+
 test('a custom expression: its marker inside `pipenv-fhs run`, the key changing with its content', async (t) => {
   const sb = sandbox();
   projectConfig(sb, 'packages = ["fhsdemo"]\n');
-  const generated = await expr(sb);
-  const file = write(path.join(sb.config, 'pipenv-fhs', 'my-env.nix'), customExpression(generated, 'first'));
+  const start = await template(sb);
+  const file = write(path.join(sb.config, 'pipenv-fhs', 'my-env.nix'), customExpression(start, 'first'));
   userConfig(sb, 'expression = "my-env.nix"\n');
 
   const marker = async () => {
@@ -41,10 +71,10 @@ test('a custom expression: its marker inside `pipenv-fhs run`, the key changing 
   t.is(nixCalls(sb), 1, 'nothing changed: no Nix evaluation');
 
   // The bindings reach the file: extraPackages holds the project's fhsdemo.
-  const loaded = await fhs(sb, ['run', 'python3', '-c', 'import ctypes; ctypes.CDLL("libfhsdemo.so.1"); print("ok")']);
+  const loaded = await fhs(sb, ['run', 'python3', '-c', LOAD_FHSDEMO]);
   t.is(loaded.stdout, 'ok\n', loaded.stderr);
 
-  writeFileSync(file, customExpression(generated, 'second'));
+  writeFileSync(file, customExpression(start, 'second'));
   const second = await status(sb);
   t.not(second.key.value, first.key.value);
   t.false(second.built.value);
@@ -53,7 +83,7 @@ test('a custom expression: its marker inside `pipenv-fhs run`, the key changing 
   t.deepEqual(cacheEntries(sb).sort(), [first.key.value, second.key.value].sort());
 
   // Back to the first content: the first key and its environment, no evaluation.
-  writeFileSync(file, customExpression(generated, 'first'));
+  writeFileSync(file, customExpression(start, 'first'));
   t.is((await status(sb)).key.value, first.key.value);
   t.is(await marker(), 'first\n');
   t.is(nixCalls(sb), 2);
@@ -61,9 +91,8 @@ test('a custom expression: its marker inside `pipenv-fhs run`, the key changing 
 
 test('a custom expression that breaks the contract (no env.json) fails with one clear line', async (t) => {
   const sb = sandbox();
-  const generated = await expr(sb);
-  const broken = customExpression(generated, 'x').replace(/extraInstallCommands = ''[\s\S]*?'';\n/, '');
-  t.notRegex(broken, /env\.json/);
+  const broken = customExpression(await template(sb), 'x').replace(/extraInstallCommands = ''[\s\S]*?'';\n/, '');
+  t.notRegex(broken, /extraInstallCommands/);
   const file = write(path.join(sb.root, 'broken.nix'), broken);
   const out = await fhs(sb, ['run', 'true'], { env: { PIPENV_FHS_EXPRESSION: file } });
   t.not(out.status, 0);

@@ -22,6 +22,7 @@ import {
   projectConfig,
   sandbox,
   status,
+  template,
   userConfig,
   wrapperNixpkgs,
   write,
@@ -105,8 +106,8 @@ test('pipenv = "host" in the project file needs no allow; a path does', async (t
 
 test('a project expression: refused until allowed; the allow covers the expression file too', async (t) => {
   const sb = sandbox();
-  const generated = await expr(sb);
-  const file = write(path.join(sb.project, 'env.nix'), customExpression(generated, 'one'));
+  const start = await template(sb);
+  const file = write(path.join(sb.project, 'env.nix'), customExpression(start, 'one'));
   projectConfig(sb, 'expression = "env.nix"\n');
   await expectRefused(t, sb, sb.projectFile, 'expression');
   const allowed = await allow(sb);
@@ -114,7 +115,7 @@ test('a project expression: refused until allowed; the allow covers the expressi
   t.is((await fhs(sb, ['run', 'sh', '-c', 'echo $MARKER'])).stdout, 'one\n');
 
   // The expression is the code: editing it (a `git pull`) needs a new allow, as editing the toml does.
-  writeFileSync(file, customExpression(generated, 'two'));
+  writeFileSync(file, customExpression(start, 'two'));
   const refused = await fhs(sb, ['run', 'sh', '-c', 'echo $MARKER']);
   t.is(
     oneLine(refused.stderr),
@@ -161,8 +162,8 @@ test('an environment variable overriding the project value: the project value is
   const sb = sandbox();
   wrapperNixpkgs(path.join(sb.project, 'nixpkgs'), 'projectonly');
   fakePipenv(path.join(sb.project, 'pipenv'), 'project');
-  const generated = await expr(sb);
-  write(path.join(sb.project, 'env.nix'), customExpression(generated, 'project'));
+  const start = await template(sb);
+  write(path.join(sb.project, 'env.nix'), customExpression(start, 'project'));
   projectConfig(sb, 'nixpkgs = "nixpkgs"\npipenv = "pipenv"\nexpression = "env.nix"\n');
   write(path.join(sb.project, 'flake.lock'), flakeLock(GITHUB_LOCK));
   const fake = fakePipenv(path.join(sb.root, 'fake'), 'env');
@@ -170,7 +171,7 @@ test('an environment variable overriding the project value: the project value is
   const env = {
     PIPENV_FHS_NIXPKGS: FIXTURE_NIXPKGS,
     PIPENV_FHS_PIPENV: fake,
-    PIPENV_FHS_EXPRESSION: write(path.join(sb.root, 'env.nix'), customExpression(generated, 'env')),
+    PIPENV_FHS_EXPRESSION: write(path.join(sb.root, 'env.nix'), customExpression(start, 'env')),
   };
   const report = await status(sb, { env });
   t.is(report.nixpkgs.source, 'PIPENV_FHS_NIXPKGS');

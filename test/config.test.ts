@@ -24,6 +24,7 @@ import {
   pythonAttr,
   sandbox,
   status,
+  template,
   userConfig,
   wrapperNixpkgs,
   write,
@@ -160,7 +161,7 @@ test('pipenv: PIPENV_FHS_PIPENV > project > user > the environment\'s own, and t
 
 test('expression: PIPENV_FHS_EXPRESSION > project > user > generated, and the chosen one is built', async (t) => {
   const sb = sandbox();
-  const generated = await expr(sb);
+  const start = await template(sb);
   t.deepEqual((await status(sb)).expression, { value: 'generated' });
 
   const marker = async (env: NodeJS.ProcessEnv = {}) => {
@@ -170,19 +171,19 @@ test('expression: PIPENV_FHS_EXPRESSION > project > user > generated, and the ch
   };
   t.is(await marker(), 'marker=');
 
-  const userExpression = write(path.join(sb.config, 'pipenv-fhs', 'env.nix'), customExpression(generated, 'user'));
+  const userExpression = write(path.join(sb.config, 'pipenv-fhs', 'env.nix'), customExpression(start, 'user'));
   userConfig(sb, 'expression = "env.nix"\n');
   t.deepEqual((await status(sb)).expression, { value: userExpression, source: sb.userFile });
-  t.true((await expr(sb)).includes(`import ${userExpression} { inherit pkgs buildFHSEnv python pipenv extraPackages info launchArgs; }`));
+  t.true((await expr(sb)).includes(`environment = import ${userExpression};`));
   t.is(await marker(), 'marker=user');
 
-  const projectExpression = write(path.join(sb.project, 'nix', 'env.nix'), customExpression(generated, 'project'));
+  const projectExpression = write(path.join(sb.project, 'nix', 'env.nix'), customExpression(start, 'project'));
   projectConfig(sb, 'expression = "nix/env.nix"\n');
   await allow(sb);
   t.deepEqual((await status(sb)).expression, { value: projectExpression, source: sb.projectFile });
   t.is(await marker(), 'marker=project');
 
-  const envExpression = write(path.join(sb.root, 'env.nix'), customExpression(generated, 'env'));
+  const envExpression = write(path.join(sb.root, 'env.nix'), customExpression(start, 'env'));
   const env = { PIPENV_FHS_EXPRESSION: envExpression };
   t.deepEqual((await status(sb, { env })).expression, { value: envExpression, source: 'PIPENV_FHS_EXPRESSION' });
   t.is(await marker(env), 'marker=env');

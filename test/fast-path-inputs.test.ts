@@ -559,8 +559,8 @@ test('no record: nested calls, a custom expression, pipenv = "host"; and `pipenv
     t.false(existsSync(recordPath(w, nested)), `no record for ${Object.keys(extra)[0]}`);
   }
 
-  const generated = execFileSync(path.join(ROOT, 'bin', 'pipenv-fhs'), ['expr'], { cwd: w.project, env: w.env() }).toString();
-  const expression = write(path.join(w.root, 'env.nix'), customExpression(generated, 'custom'));
+  const template = execFileSync(path.join(ROOT, 'bin', 'pipenv-fhs'), ['expr', '--template'], { cwd: w.project, env: w.env() }).toString();
+  const expression = write(path.join(w.root, 'env.nix'), customExpression(template, 'custom'));
   for (const where of ['env', 'config'] as const) {
     const dir = subdir(w, 'custom', where);
     const env = where === 'env' ? { PIPENV_FHS_EXPRESSION: expression } : {};

@@ -29,6 +29,11 @@ const variants: Variant[] = [
     env: { PIPENV_FHS_PACKAGES: ' libGL\txorg.libXi\n  libGL ' },
     contains: ['pkgs.libGL or (throw "pipenv-fhs: nixpkgs has no attribute libGL")', 'pkgs.xorg.libXi or'],
   },
+  {
+    title: 'a custom expression',
+    env: { PIPENV_FHS_EXPRESSION: path.join(FIXTURE_NIXPKGS, 'build-fhsenv.nix') },
+    contains: [`environment = import ${path.join(FIXTURE_NIXPKGS, 'build-fhsenv.nix')};`, 'if builtins.isFunction environment'],
+  },
   { title: 'NIX_PATH with a flake: entry', env: { NIX_PATH: 'nixpkgs=flake:nixpkgs' }, contains: ['import <nixpkgs> { }'] },
   {
     title: 'PIPENV_FHS_NIXPKGS as a flake reference',
@@ -60,8 +65,11 @@ test('nix-instantiate --parse accepts the expression: nixpkgs path with odd char
   const w = world();
   const nixpkgs = path.join(w.root, ODD, 'nixpkgs');
   mkdirSync(nixpkgs, { recursive: true });
+  const custom = path.join(w.root, ODD, 'fhs.nix');
+  writeFileSync(custom, '{ ... }: { }\n');
   const plan = planEnvironment(['install'], w.env({ PIPENV_FHS_NIXPKGS: nixpkgs }), w.project);
   parse(t, plan.expression);
+  parse(t, planEnvironment(['install'], w.env({ PIPENV_FHS_NIXPKGS: nixpkgs, PIPENV_FHS_EXPRESSION: custom }), w.project).expression);
   // The path reaches Nix intact: evaluate the literal the expression uses.
   const literal = /pkgs = import (.*) \{ \};/.exec(plan.expression)![1];
   const evaluated = execFileSync('nix-instantiate', ['--eval', '--json', '-E', `toString ${literal}`], { encoding: 'utf8' });

@@ -184,20 +184,22 @@ export function oneLine(stderr: string): string {
   return lines[0];
 }
 
+/** `pipenv-fhs expr --template`, which must succeed: the start of a custom expression. */
+export async function template(sb: Sandbox): Promise<string> {
+  const out = await fhs(sb, ['expr', '--template']);
+  if (out.status !== 0) throw new Error(`expr --template failed (${out.status}): ${out.stderr}`);
+  return out.stdout;
+}
+
 /**
- * A custom expression following the contract in lib/expression.ts
- * (generateExpression's comment): the generated body, made a function of the
- * bindings, with a `profile` that exports MARKER.
+ * A custom expression following the contract in lib/expression.ts: the
+ * template (`pipenv-fhs expr --template`) with a `profile` that exports MARKER.
  */
-export function customExpression(generated: string, marker: string): string {
-  const at = generated.indexOf('\nin\n');
-  if (at < 0) throw new Error(`no "in" in the generated expression:\n${generated}`);
-  const body = generated.slice(at + 4);
+export function customExpression(template: string, marker: string): string {
   const named = 'name = "pipenv-fhs-env";';
-  if (!body.includes(named)) throw new Error(`no ${named} in the generated body:\n${body}`);
-  return `{ pkgs, buildFHSEnv, python, pipenv, extraPackages, info, launchArgs, ... }:
-# A user's own environment: the generated one plus a marker in /etc/profile.
-${body.replace(named, `${named}\n  profile = "export MARKER=${marker}";`)}`;
+  if (!template.includes(named)) throw new Error(`no ${named} in the template:\n${template}`);
+  return `# A user's own environment: the generated one plus a marker in /etc/profile.
+${template.replace(named, `${named}\n  profile = "export MARKER=${marker}";`)}`;
 }
 
 /** The extra attribute paths of an expression, in order. */
