@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { writeSync } from 'node:fs';
 import { builtEnvironment, ensurePrivateDir, type EnvironmentPaths } from './cache';
 import { writeFileAtomic } from './files';
 import { ShimError } from './errors';
-import { MISSING_ATTRIBUTE } from './expression';
+import { buildFailure } from './build-failure';
+import { dieOf } from './foreground';
 import { withLock } from './lock';
 import { firstOnPath } from './path-search';
 import { Progress } from './progress';
@@ -16,6 +16,8 @@ export interface BuildRequest {
   /** Where each extra attribute was named, to complete Nix's "no attribute" error. */
   sources: Map<string, string>;
   quiet: boolean;
+  /** Nix's whole output on stderr as it comes (PIPENV_FHS_VERBOSE=1), instead of the status line. */
+  verbose: boolean;
   /** Evaluate and build again even though the out-link resolves (`pipenv-fhs build --force`). */
   force?: boolean;
   /** Fetch moving references (URLs, flakes) again rather than from Nix's cache. */
@@ -24,16 +26,19 @@ export interface BuildRequest {
   flake?: boolean;
 }
 
+/** nix-build ended because the user pressed Ctrl-C: nothing to explain. */
+class Interrupted extends Error {}
+
 /**
  * Build the environment unless it is there, one nix-build at a time per
  * environment: callers that find a build running wait for it and use its result.
  * Returns the environment's store path.
  */
 export async function ensureBuilt(request: BuildRequest): Promise<string> {
-  const progress = new Progress(request.quiet);
+  const progress = new Progress(request.quiet, request.verbose);
   ensurePrivateDir(request.paths.dir);
   const onWait = (pid: number) => progress.say(`waiting for the build of ${request.description} (pid ${pid})`);
-  return withLock(request.paths.lock, onWait, async () => {
+  const result = withLock(request.paths.lock, onWait, async () => {
     // Whoever held the lock may have built it meanwhile.
     const done = builtEnvironment(request.paths);
     if (done && !request.force) return done;
@@ -46,6 +51,8 @@ export async function ensureBuilt(request: BuildRequest): Promise<string> {
     progress.say(`environment ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${built}`);
     return built;
   });
+  // Released the lock on the way: now end as the caller expects of Ctrl-C.
+  return result.catch((error) => (error instanceof Interrupted ? dieOf('SIGINT') : Promise.reject(error)));
 }
 
 function nixBuild(request: BuildRequest, progress: Progress): Promise<void> {
@@ -58,53 +65,36 @@ function nixBuild(request: BuildRequest, progress: Progress): Promise<void> {
   const child = spawn(nixBuildPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const lines: string[] = [];
   let partial = '';
+  const take = (line: string) => {
+    lines.push(line);
+    progress.status(line);
+  };
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     const parts = (partial + chunk).split('\n');
     partial = parts.pop() ?? '';
-    for (const line of parts) {
-      lines.push(line);
-      progress.status(line);
-    }
+    parts.forEach(take);
   });
+  // Ctrl-C reaches nix-build as well (one process group), which stops. The line
+  // goes at once, with Nix's "interrupted" after it unshown; the lock is
+  // released once nix-build is gone (passed on, for a SIGINT sent to this
+  // process alone: Nix takes a second one as the first).
+  let interrupted = false;
+  const interrupt = () => {
+    interrupted = true;
+    progress.end();
+    child.kill('SIGINT');
+  };
+  process.on('SIGINT', interrupt);
   return new Promise((resolve, reject) => {
     child.on('error', (error) => reject(new ShimError(`cannot run nix-build: ${error.message}`)));
     child.on('close', (code, signal) => {
-      progress.clear();
+      process.off('SIGINT', interrupt);
+      if (partial) take(partial);
+      progress.end();
+      if (interrupted) return reject(new Interrupted());
       if (code === 0) return resolve();
-      if (partial) lines.push(partial);
-      reject(buildFailure(request, lines, signal ?? `exit ${code}`));
+      const failed = { description: request.description, sources: request.sources, expression: request.paths.expression };
+      reject(buildFailure(lines, { ...failed, status: signal ?? `exit ${code}` }, request.verbose));
     });
   });
-}
-
-/**
- * The failed builder's own last lines, which say why it failed. nix-build
- * prints a builder's log as it runs (after `building '<drv>'...`) and its
- * error then says only "builder for '<drv>' failed with exit code 1": without
- * these lines the user would not see the reason. (Where Nix repeats them in
- * the error, as "last N log lines:", nothing is added.)
- */
-function builderLog(lines: string[], first: number, errorLines: string[]): string[] {
-  if (first < 0 || errorLines.some((line) => /last \d+ log lines/.test(line))) return [];
-  const drv = /^error: builder for '([^']+)' failed/.exec(errorLines[0])?.[1];
-  if (!drv) return [];
-  const start = lines.lastIndexOf(`building '${drv}'...`, first);
-  if (start < 0) return [];
-  // Other derivations' "building" lines may interleave (max-jobs > 1): drop them.
-  return lines
-    .slice(start + 1, first)
-    .filter((line) => !/^building '\/nix\/store\/[^']+'\.\.\.$/.test(line))
-    .slice(-25);
-}
-
-/** Nix's own error lines (after the failed builder's log), then one line of ours naming what failed. */
-function buildFailure(request: BuildRequest, lines: string[], status: string): ShimError {
-  const first = lines.findIndex((line) => line.startsWith('error'));
-  const errorLines = first < 0 ? lines.slice(-20) : lines.slice(first);
-  for (const line of [...builderLog(lines, first, errorLines), ...errorLines]) writeSync(2, `${line}\n`);
-  const missing = errorLines.join('\n').match(new RegExp(`${MISSING_ATTRIBUTE}([\\w.-]+)`));
-  const why = missing
-    ? `nixpkgs has no attribute ${missing[1]} (named in ${request.sources.get(missing[1])})`
-    : `nix-build failed (${status}); expression: ${request.paths.expression}`;
-  return new ShimError(`building the environment for ${request.description} failed: ${why}`);
 }

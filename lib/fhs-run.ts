@@ -123,6 +123,7 @@ export async function buildEnvironment(
     description: describe(plan),
     sources: new Map([[plan.python.attr, plan.python.source], ...plan.packages.map((p) => [p.attr, p.source] as const)]),
     quiet: env.PIPENV_FHS_QUIET === '1',
+    verbose: env.PIPENV_FHS_VERBOSE === '1',
     force,
     refresh,
     flake: plan.nixpkgs.flake,

@@ -201,7 +201,7 @@ function ignores(pid: number, signal: NodeJS.Signals): boolean {
  * signal death. Node keeps SIGPIPE and SIGXFSZ ignored, and cannot restore
  * them: those become 128+n, as a shell reports them.
  */
-function dieOf(signal: NodeJS.Signals): never {
+export function dieOf(signal: NodeJS.Signals): never {
   const number = constants.signals[signal];
   if (signal !== 'SIGPIPE' && signal !== 'SIGXFSZ') process.kill(process.pid, signal);
   process.exit(128 + number);

@@ -4,7 +4,7 @@
 // env, env.json written), here `pipenv-fhs expr --template` plus a `profile`
 // exporting MARKER. The marker shows inside `pipenv-fhs run`, and the cache key
 // follows the file's content. The template itself, unchanged, builds the very
-// environment pipenv-fhs generates.
+// environment pipenv-fhs generates; a file of another shape is one line.
 import test from 'ava';
 import { realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -48,6 +48,27 @@ test('`pipenv-fhs expr --template`, unchanged, as the project\'s expression: the
   t.is(nixCalls(sb), 2, 'built from the template');
   const fromTemplate = (await status(sb)).environment.value;
   t.is(fromTemplate, environment, 'the same derivation as the generated expression');
+});
+
+test('an expression file that is not such a function: one line naming it and the shape, as `expr > fhs.nix` gave', async (t) => {
+  const sb = sandbox();
+  // The whole generated expression (what README once said to start from) is a derivation, a set.
+  const whole = write(path.join(sb.root, 'whole.nix'), await expr(sb));
+  const wrongArgs = write(path.join(sb.root, 'args.nix'), '{ pkgs }: pkgs.hello\n');
+  const shape = '\\{ pkgs, buildFHSEnv, python, pipenv, extraPackages, info, launchArgs, \\.\\.\\. \\}';
+  const cases = [
+    { file: whole, says: new RegExp(`^pipenv-fhs: building the environment for the default Python failed: ${whole} must be a function of ${shape} returning a buildFHSEnv, not a set: start from pipenv-fhs expr --template$`) },
+    { file: wrongArgs, says: new RegExp(`^pipenv-fhs: building .* failed: anonymous function at ${wrongArgs}:1:1 called with unexpected argument '\\w+': the expression takes ${shape}; PIPENV_FHS_VERBOSE=1 shows Nix's full output$`) },
+  ];
+  for (const { file, says } of cases) {
+    const out = await fhs(sb, ['run', 'true'], { env: { PIPENV_FHS_EXPRESSION: file } });
+    t.is(out.status, 1, out.stderr);
+    t.is(out.stdout, '');
+    const lines = out.stderr.split('\n').filter(Boolean);
+    t.is(lines.length, 1, out.stderr);
+    t.regex(lines[0], says);
+    t.notRegex(out.stderr, /\/nix\/store\/|show-trace/);
+  }
 });
 
 test('a custom expression: its marker inside `pipenv-fhs run`, the key changing with its content', async (t) => {

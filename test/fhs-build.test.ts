@@ -88,17 +88,19 @@ test('the first `pipenv install` in a new directory builds once: the python_vers
   t.true(existsSync(path.join(w.project, '.venv', 'bin', 'python')));
 });
 
-test('a failed build: nix error lines, a final pipenv-fhs line, no out-link, empty stdout; the next call tries again', (t) => {
+test('a failed build: one pipenv-fhs line with the builder\'s reason, no out-link, empty stdout; the next call tries again', (t) => {
   const w = world();
   const env = { ...FAKE, PIPENV_FHS_PACKAGES: 'failing' };
   const r = w.run(['install'], { env });
   t.not(r.status, 0);
   t.is(r.stdout.toString(), '');
   const errors = lines(r.stderr);
-  // The builder's own reason, and Nix's error lines.
-  t.true(errors.includes("fixtures/nixpkgs: the derivation 'failing' fails on purpose (for tests of failed builds)"), r.stderr);
-  t.true(errors.some((line) => /^error: builder for '\/nix\/store\/[^']*-failing-1\.0\.drv' failed/.test(line)), r.stderr);
-  t.regex(errors[errors.length - 1], /^pipenv-fhs: building the environment for the default Python with failing failed: /);
+  // The builder's own reason, in pipenv-fhs's one line; Nix's lines only with PIPENV_FHS_VERBOSE=1 (errors.test.ts).
+  t.regex(
+    errors[errors.length - 1],
+    /^pipenv-fhs: building the environment for the default Python with failing failed: failing-1\.0 failed to build: fixtures\/nixpkgs: the derivation 'failing' fails on purpose \(for tests of failed builds\); /,
+  );
+  t.false(errors.some((line) => line.includes('/nix/store/')), r.stderr);
   t.deepEqual(w.outLinks(), []);
   const [key] = readdirSync(path.join(w.cache, 'envs'));
   t.false(existsSync(path.join(w.cache, 'envs', key, 'result')), 'no out-link, not even a dangling one');
