@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ensureBuilt } from './build';
+import { MissingAttribute } from './build-failure';
 import { recordEnvironment } from './fast-record-env';
 import { builtEnvironment, hash, recordUse, type EnvironmentPaths } from './cache';
 import { coreutilsProgram, readInfo, type EnvironmentInfo } from './environments';
@@ -10,7 +11,9 @@ import { findRealPipenv } from './find-pipenv';
 import { firstChildOf, ignoring, runForeground, type Command } from './foreground';
 import type { Launch } from './launch';
 import { realPipenv, runPassthrough } from './passthrough';
+import { pythonAttributes } from './nix-attrs';
 import { noteDefaultPython, planEnvironment, type Plan } from './plan';
+import { noSuchPython } from './python';
 import { triedBefore } from './reentry';
 import { findProject } from './project';
 import { venvExists, venvLocation, wrapVenv, type WrapTarget } from './venv';
@@ -127,6 +130,10 @@ export async function buildEnvironment(
     force,
     refresh,
     flake: plan.nixpkgs.flake,
+  }).catch((error) => {
+    // Only here is it known which attribute is the Python: say which ones there are.
+    if (!(error instanceof MissingAttribute) || error.attr !== plan.python.attr) throw error;
+    throw new ShimError(error.head + noSuchPython(plan.python, pythonAttributes(plan.nixpkgs, env)));
   });
   noteDefaultPython(plan, readInfo(built).pythonVersion);
   recordUse(plan.paths);

@@ -2,6 +2,8 @@
 // no store path and none of Nix's trace.
 // Nix's whole output only for whoever asks (PIPENV_FHS_VERBOSE=1).
 import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { fhs, sandbox } from './helpers/config';
 
 /** stderr's lines; with PIPENV_FHS_QUIET unset, the progress line "building ..." comes first. */
@@ -39,4 +41,23 @@ test('a package that fails to build: one line with its name and its builder\'s l
   t.regex(verbose.stderr, /^building '\/nix\/store\/[0-9a-z]{32}-failing-1\.0\.drv'\.\.\.$/m);
   t.regex(verbose.stderr, /^error: builder for '\/nix\/store\/[0-9a-z]{32}-failing-1\.0\.drv' failed/m);
   t.regex(lines(verbose.stderr).pop()!, /^pipenv-fhs: .* failed: failing-1\.0 failed to build: fixtures\/nixpkgs: the derivation 'failing' fails on purpose \(for tests of failed builds\)$/);
+});
+
+test('a Python nixpkgs lacks: one line with the python3XY attributes it has and how to pick another', async (t) => {
+  const sb = sandbox();
+  const pipfile = path.join(sb.project, 'Pipfile');
+  writeFileSync(pipfile, '[packages]\n\n[requires]\npython_version = "3.99"\n');
+  const fromPipfile = await fhs(sb, ['build'], { env: LOUD });
+  t.is(fromPipfile.status, 1);
+  t.deepEqual(lines(fromPipfile.stderr), [
+    'pipenv-fhs: building the FHS environment for Python 3.99',
+    `pipenv-fhs: building the environment for Python 3.99 failed: nixpkgs has no Python 3.99 (python399, from ${pipfile} [requires] python_version); it has python311, python312: pick one with --python 3.12, PIPENV_PYTHON=3.12 or python_version in ${pipfile}`,
+  ]);
+
+  writeFileSync(pipfile, '[packages]\n');
+  const fromVariable = await fhs(sb, ['build'], { env: { PIPENV_PYTHON: '3.99' } });
+  t.is(fromVariable.status, 1);
+  t.deepEqual(lines(fromVariable.stderr), [
+    'pipenv-fhs: building the environment for Python 3.99 failed: nixpkgs has no Python 3.99 (python399, from PIPENV_PYTHON); it has python311, python312: pick one with --python 3.12, PIPENV_PYTHON=3.12 or python = "3.12" in pipenv-fhs.toml',
+  ]);
 });

@@ -1,8 +1,10 @@
 // Nothing reaches the Nix expression unchecked: hostile values are refused with
-// one stderr line naming the variable or file, before any Nix program starts.
+// one stderr line naming the variable or file, before any Nix program starts;
+// a Python value is read as pipenv reads it, and only its version goes on.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
+import { planEnvironment } from '../lib/plan';
 import { FAKE_PIPENV, lines, world, writePipfile } from './helpers/fhs';
 
 interface Case {
@@ -15,22 +17,9 @@ interface Case {
   names: string | RegExp;
 }
 
-const hostile = ['3.11"', '3.${x}', '3.11 x', '3.11\nbuildFHSEnv'];
 const show = (value: string) => JSON.stringify(value);
 
 const cases: Case[] = [
-  ...hostile.map((value) => ({ title: `PIPENV_PYTHON=${show(value)}`, env: { PIPENV_PYTHON: value }, names: 'PIPENV_PYTHON' })),
-  { title: '--python with a quote', args: ['--python', '3.11"', 'install'], names: '--python' },
-  ...hostile.map((value) => ({
-    title: `Pipfile python_version = ${show(value)}`,
-    pipfile: { python_version: value },
-    names: /\/Pipfile \[requires\] python_version/,
-  })),
-  {
-    title: 'Pipfile python_full_version = "3.11.4${x}"',
-    pipfile: { python_full_version: '3.11.4${x}' },
-    names: /\/Pipfile \[requires\] python_full_version/,
-  },
   ...['a"b', '${x}', 'a;b', 'libGL a"b'].map((value) => ({
     title: `PIPENV_FHS_PACKAGES=${show(value)}`,
     env: { PIPENV_FHS_PACKAGES: value },
@@ -71,6 +60,31 @@ for (const c of cases) {
     if (typeof c.names === 'string') t.true(errors[0].includes(c.names), errors[0]);
     else t.regex(errors[0], c.names);
     t.deepEqual(w.nixCalls(), [], 'no Nix program ran');
+  });
+}
+
+// A Python value is read as pipenv reads it, from its start (lib/python.ts):
+// what follows the version, quotes and `${` included, never reaches Nix.
+const HOSTILE_PYTHONS: [string, string][] = [
+  ['3.11"', '3.11'],
+  ['3.${x}', '3'],
+  ['3.11 x', '3.11'],
+  ['3.11\nbuildFHSEnv', '3.11'],
+  ['3.11.4${x}', '3.11'],
+];
+
+for (const [value, read] of HOSTILE_PYTHONS) {
+  test(`a Python value with more after the version (${show(value)}) gives the expression of ${read}, from every source`, (t) => {
+    const w = world();
+    const expression = (args: string[], env: NodeJS.ProcessEnv, requires?: Record<string, string>) => {
+      writePipfile(w.project, requires);
+      return planEnvironment(args, w.env(env), w.project).expression;
+    };
+    const expected = expression([], { PIPENV_PYTHON: read });
+    t.is(expression([], { PIPENV_PYTHON: value }), expected, 'PIPENV_PYTHON');
+    t.is(expression(['--python', value, 'install'], {}), expected, '--python');
+    t.is(expression([], {}, { python_version: value }), expected, 'python_version');
+    t.is(expression([], {}, { python_full_version: value }), expected, 'python_full_version');
   });
 }
 
