@@ -1,10 +1,11 @@
 // The errors a new user meets, as they see them: one line each on stderr, with
-// no store path and none of Nix's trace.
+// no store path and none of Nix's trace, and the exit status a shell would give.
 // Nix's whole output only for whoever asks (PIPENV_FHS_VERBOSE=1).
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fhs, sandbox } from './helpers/config';
+import { fhs, sandbox, sandboxEnv } from './helpers/config';
+import { NODES } from './helpers/shim';
 
 /** stderr's lines; with PIPENV_FHS_QUIET unset, the progress line "building ..." comes first. */
 const lines = (stderr: string) => stderr.split('\n').filter(Boolean);
@@ -61,3 +62,30 @@ test('a Python nixpkgs lacks: one line with the python3XY attributes it has and 
     'pipenv-fhs: building the environment for Python 3.99 failed: nixpkgs has no Python 3.99 (python399, from PIPENV_PYTHON); it has python311, python312: pick one with --python 3.12, PIPENV_PYTHON=3.12 or python = "3.12" in pipenv-fhs.toml',
   ]);
 });
+
+for (const node of NODES) {
+  test(`pipenv-fhs run of a command that is not there: "CMD: command not found" and 127, as a shell says (${node.name})`, async (t) => {
+    const sb = sandbox();
+    const env = { PATH: sandboxEnv(sb).PATH!.replace(NODES[0].dir, node.dir) };
+    const cases = [
+      { args: ['nosuchcmd', '--flag'], says: 'pipenv-fhs: nosuchcmd: command not found', status: 127 },
+      { args: ['./nosuch/cmd'], says: 'pipenv-fhs: ./nosuch/cmd: No such file or directory', status: 127 },
+      { args: [sb.project], says: `pipenv-fhs: ${sb.project}: Is a directory`, status: 126 },
+    ];
+    for (const { args, says, status } of cases) {
+      const out = await fhs(sb, ['run', ...args], { env });
+      t.is(out.status, status, out.stderr);
+      t.is(out.stdout, '');
+      t.is(out.stderr, `${says}\n`);
+    }
+    // From inside the environment (pipenv shell, pipenv run) the same words.
+    const nested = await fhs(sb, ['run', 'sh', '-c', `"$1" run nosuchcmd; echo "status $?"`, 'sh', path.resolve(__dirname, '..', 'bin', 'pipenv-fhs')], { env });
+    t.is(nested.status, 0, nested.stderr);
+    t.is(nested.stdout, 'status 127\n');
+    t.is(nested.stderr, 'pipenv-fhs: nosuchcmd: command not found\n');
+    // A command that is there still runs as given, its status and output its own.
+    const there = await fhs(sb, ['run', 'sh', '-c', 'printf "%s|" "$@"; exit 3', 'sh', 'a  b', '$HOME', ''], { env });
+    t.is(there.status, 3, there.stderr);
+    t.is(there.stdout, 'a  b|$HOME||');
+  });
+}
