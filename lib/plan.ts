@@ -64,6 +64,13 @@ function unique(packages: ExtraPackage[]): ExtraPackage[] {
 }
 
 /**
+ * Called for each file whose value runs code of the project's choosing: by
+ * default, stop unless the user allowed it (trust.ts); `pipenv-fhs status`
+ * notes it instead and shows the rest. Planning itself runs nothing.
+ */
+export type TrustCheck = (env: NodeJS.ProcessEnv, file: Trusted, what: string) => void;
+
+/**
  * A single value: environment variable, then the project's file, then the
  * user's. A project file's value that runs code of the project's choosing is
  * used only once the user allowed that file's content.
@@ -74,13 +81,14 @@ function setting(
   config: ConfigFile[],
   key: 'nixpkgs' | 'pipenv' | 'expression',
   needsTrust: (value: string) => boolean,
+  trust: TrustCheck,
 ): Setting<string> | undefined {
   const fromEnv = env[variable];
   if (fromEnv) return { value: checkValue(key, fromEnv, variable), source: variable };
   const found = configValue(config, key);
   if (!found) return undefined;
   const value = String(found.value);
-  if (found.file.scope === 'project' && needsTrust(value)) requireAllowed(env, found.file, key);
+  if (found.file.scope === 'project' && needsTrust(value)) trust(env, found.file, key);
   return { value, source: found.file.path };
 }
 
@@ -100,20 +108,25 @@ function chooseWrapVenv(env: NodeJS.ProcessEnv, config: ConfigFile[]): Setting<b
 }
 
 /** nixpkgs: setting, else the project's flake.lock (allowed, like a setting), else NIX_PATH. */
-function chooseNixpkgs(env: NodeJS.ProcessEnv, config: ConfigFile[], project: Project | undefined): Nixpkgs {
-  const chosen = setting(env, 'PIPENV_FHS_NIXPKGS', config, 'nixpkgs', () => true);
+function chooseNixpkgs(env: NodeJS.ProcessEnv, config: ConfigFile[], project: Project | undefined, trust: TrustCheck): Nixpkgs {
+  const chosen = setting(env, 'PIPENV_FHS_NIXPKGS', config, 'nixpkgs', () => true, trust);
   if (chosen) return nixpkgsFrom(chosen.value, chosen.source, env);
   const lockPath = project && join(project.dir, 'flake.lock');
   const lockText = lockPath && readFileOrUndefined(lockPath);
   const reference = lockText ? lockedReference(lockText, lockPath) : undefined;
   if (reference) {
-    requireAllowed(env, { path: lockPath!, text: lockText! } satisfies Trusted, 'the nixpkgs input');
+    trust(env, { path: lockPath!, text: lockText! } satisfies Trusted, 'the nixpkgs input');
     return nixpkgsFrom(reference, lockPath!, env);
   }
   return resolveNixpkgs(env);
 }
 
-export function planEnvironment(args: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): Plan {
+export function planEnvironment(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd = process.cwd(),
+  trust: TrustCheck = requireAllowed,
+): Plan {
   const project = findProject(env, cwd);
   const config = loadConfig(env, project?.dir);
   const configuredPython = configValue(config, 'python');
@@ -128,12 +141,12 @@ export function planEnvironment(args: readonly string[], env: NodeJS.ProcessEnv,
     ...config.flatMap((file) => (file.values.packages ?? []).map((attr) => ({ attr, source: file.path }))),
     ...packagesFromEnv(env),
   ]);
-  const nixpkgs = chooseNixpkgs(env, config, project);
-  const pipenv = setting(env, 'PIPENV_FHS_PIPENV', config, 'pipenv', (v) => v.startsWith('/')) ?? {
+  const nixpkgs = chooseNixpkgs(env, config, project, trust);
+  const pipenv = setting(env, 'PIPENV_FHS_PIPENV', config, 'pipenv', (v) => v.startsWith('/'), trust) ?? {
     value: 'env',
     source: 'default',
   };
-  const custom = setting(env, 'PIPENV_FHS_EXPRESSION', config, 'expression', () => true);
+  const custom = setting(env, 'PIPENV_FHS_EXPRESSION', config, 'expression', () => true, trust);
   const wrapVenv = chooseWrapVenv(env, config);
   const cache = cacheDir(env);
   const python = { ...choice, attr: pythonAttr(choice, cache, nixpkgs) };

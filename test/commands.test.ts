@@ -47,9 +47,11 @@ test('status: every field with its source, as JSON and as text; built once built
   const before = pipenvFhs(['status', '--json'], { cwd: box.project, env });
   t.is(before.status, 0, before.stderr);
   const report = JSON.parse(before.stdout) as Record<string, Entry>;
-  for (const field of ['mode', 'pipenv', 'project', 'pipfile', 'python', 'packages', 'nixpkgs', 'key', 'environment', 'built', 'cache']) {
+  for (const field of ['mode', 'pipenv', 'project', 'pipfile', 'python', 'packages', 'nixpkgs', 'expression', 'wrap_venv', 'config', 'allow', 'key', 'environment', 'built', 'cache']) {
     t.true(field in report, field);
   }
+  t.deepEqual(report.wrap_venv, { value: true, source: 'default' });
+  t.deepEqual(report.allow, { value: 'not needed' });
   t.deepEqual(report.mode, { value: 'fhs', source: 'PIPENV_FHS=on' });
   t.is(report.project.value, box.project);
   t.is(report.project.source, 'nearest Pipfile');
@@ -71,6 +73,8 @@ test('status: every field with its source, as JSON and as text; built once built
   t.regex(text.stdout, new RegExp(`^nixpkgs +${FIXTURE_NIXPKGS.replace(/[/.]/g, '\\$&')} +\\[PIPENV_FHS_NIXPKGS\\]$`, 'm'));
   t.regex(text.stdout, /^cache +\S+ +\[PIPENV_FHS_CACHE_DIR\]$/m);
   t.regex(text.stdout, /^built +false$/m);
+  t.regex(text.stdout, /^wrap_venv +true +\[default\]$/m);
+  t.regex(text.stdout, /^allow +not needed$/m);
 
   t.is(pipenvFhs(['build'], { cwd: box.project, env }).status, 0);
   const after = JSON.parse(pipenvFhs(['status', '--json'], { cwd: box.project, env }).stdout) as Record<string, Entry>;
@@ -78,6 +82,47 @@ test('status: every field with its source, as JSON and as text; built once built
   t.is(after.environment.source, 'built');
   t.regex(String(after.environment.value), /^\/nix\/store\/[0-9a-z]{32}-pipenv-fhs-env$/);
   t.is(after.key.value, report.key.value);
+});
+
+test('status: wrap_venv as set, from where it was set, in text and JSON', (t) => {
+  const box = sandbox();
+  const json = (env: NodeJS.ProcessEnv) => JSON.parse(pipenvFhs(['status', '--json'], { cwd: box.project, env }).stdout) as Record<string, Entry>;
+  t.deepEqual(json(box.env({ PIPENV_FHS_WRAP_VENV: '0' })).wrap_venv, { value: false, source: 'PIPENV_FHS_WRAP_VENV' });
+  const file = path.join(box.project, 'pipenv-fhs.toml');
+  writeFileSync(file, 'wrap_venv = false\n');
+  t.deepEqual(json(box.env()).wrap_venv, { value: false, source: file });
+  const text = pipenvFhs(['status'], { cwd: box.project, env: box.env() });
+  t.is(text.status, 0, text.stderr);
+  t.true(text.stdout.split('\n').includes(`wrap_venv    false  [${file}]`), text.stdout);
+});
+
+test('status with a project file that needs an allow: every other field still, and which file needs it', (t) => {
+  const box = sandbox();
+  const file = path.join(box.project, 'pipenv-fhs.toml');
+  writeFileSync(file, `nixpkgs = "${FIXTURE_NIXPKGS}"\npackages = ["zlib"]\nwrap_venv = false\n`);
+  const env = box.env({ PIPENV_FHS_NIXPKGS: undefined });
+  const refused = pipenvFhs(['status', '--json'], { cwd: box.project, env });
+  t.is(refused.status, 1);
+  t.deepEqual(lines(refused.stderr), [`pipenv-fhs: ${file} sets nixpkgs, which runs code of the project's choosing: review it, then run \`pipenv-fhs allow\``]);
+  const report = JSON.parse(refused.stdout) as Record<string, Entry>;
+  t.deepEqual(report.allow, { value: 'needed', source: `${file} (nixpkgs): review, then run pipenv-fhs allow` });
+  t.deepEqual(report.nixpkgs, { value: FIXTURE_NIXPKGS, source: file });
+  t.is(report.packages.value, `zlib (${file})`);
+  t.deepEqual(report.wrap_venv, { value: false, source: file });
+  t.regex(String(report.key.value), /^[0-9a-f]{32}$/);
+  t.regex(String(report.python.value), /nixpkgs python3/);
+  const text = pipenvFhs(['status'], { cwd: box.project, env });
+  t.is(text.status, 1);
+  t.regex(text.stdout, new RegExp(`^allow +needed +\\[${file.replace(/[/.]/g, '\\$&')} \\(nixpkgs\\): review, then run pipenv-fhs allow\\]$`, 'm'));
+  t.regex(text.stdout, /^key +[0-9a-f]{32}$/m);
+
+  t.is(pipenvFhs(['allow'], { cwd: box.project, env }).status, 0);
+  const allowed = pipenvFhs(['status', '--json'], { cwd: box.project, env });
+  t.is(allowed.status, 0, allowed.stderr);
+  t.is(allowed.stderr, '');
+  const after = JSON.parse(allowed.stdout) as Record<string, Entry>;
+  t.deepEqual(after.allow, { value: 'allowed', source: `${file} (nixpkgs)` });
+  t.is(after.key.value, report.key.value, 'the same plan, allowed or not');
 });
 
 test('build: builds the first time, not again, and again with --force; expr is exactly what was built', (t) => {

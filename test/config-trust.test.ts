@@ -47,10 +47,13 @@ async function expectRefused(t: import('ava').ExecutionContext, sb: Sandbox, fil
   const shim = await pipenv(sb, ['--venv'], { env });
   t.regex(oneLine(shim.stderr), /run `pipenv-fhs allow`$/);
   t.not(shim.status, 0);
-  // status reports the refusal and fails.
+  // status reports the refusal and fails, with the rest of the report whole.
   const report = await fhs(sb, ['status', '--json'], { env });
   t.is(report.status, 1);
-  t.regex(JSON.parse(report.stdout).environment.source, /run `pipenv-fhs allow`$/);
+  const entries = JSON.parse(report.stdout);
+  t.is(entries.allow.value, 'needed');
+  t.true(entries.allow.source.startsWith(`${file} (`), entries.allow.source);
+  t.regex(entries.key.value, /^[0-9a-f]{32}$/);
   t.is(nixCalls(sb), before);
 }
 
