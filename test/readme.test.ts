@@ -3,7 +3,7 @@
 // one that needs the internet (or is CI's own); its Nix and TOML blocks are
 // parsed and used.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -31,7 +31,7 @@ const NOT_HERE: Record<string, string> = {
   'nix run ./pipenv-fhs -- doctor': 'internet: the flake input nixpkgs, and a Nix with flakes',
   'pipenv install numpy': 'internet: numpy from PyPI',
   "pipenv run python -c 'import numpy; print(numpy.__version__)'": 'internet: needs numpy installed',
-  ".venv/bin/python -c 'import numpy'": 'internet: needs numpy installed',
+  '"$(pipenv --py)" -c \'import numpy\'': 'internet: needs numpy installed (run below with nativedemo in its place)',
 };
 
 /** Commands run in a checkout copy, to install pipenv-fhs with npm into a private prefix. */
@@ -68,6 +68,28 @@ test.serial('the pipenv-fhs commands of the README work in a project', async (t)
     const result = await execute('bash', ['-c', command], { cwd: scenario.project, env: scenario.shimEnv() });
     t.is(result.status, 0, `${command}\n${result.stdout}${result.stderr}`);
   }
+});
+
+test.serial('the First use line that runs the venv\'s python works wherever pipenv keeps the venv', async (t) => {
+  const line = COMMANDS.find((c) => c.includes('$(pipenv --py)') && c.includes('import numpy'));
+  t.truthy(line, 'the README still runs the venv\'s python');
+  // numpy is on PyPI; nativedemo needs a library only the environment has.
+  const command = line!.replace('import numpy', 'import nativedemo; print(nativedemo.multiply(6, 7))');
+  // In the project: the scenario sets PIPENV_VENV_IN_PROJECT=1.
+  const inProject = await execute('bash', ['-c', command], { cwd: scenario.project, env: scenario.shimEnv() });
+  t.is(inProject.stdout, '42\n', inProject.stderr);
+
+  // pipenv's default: the venv under WORKON_HOME, and no .venv to call.
+  const project = path.join(dir, 'default-location');
+  mkdirSync(project);
+  cpSync(path.join(scenario.project, 'Pipfile'), path.join(project, 'Pipfile'));
+  const env = scenario.shimEnv({ PIPENV_VENV_IN_PROJECT: undefined, WORKON_HOME: path.join(dir, 'virtualenvs') });
+  const installed = await execute('pipenv', ['install'], { cwd: project, env });
+  t.is(installed.status, 0, installed.stderr);
+  t.false(existsSync(path.join(project, '.venv')));
+  const elsewhere = await execute('bash', ['-c', command], { cwd: project, env });
+  t.is(elsewhere.stdout, '42\n', elsewhere.stderr);
+  t.true((await execute('pipenv', ['--py'], { cwd: project, env })).stdout.startsWith(path.join(dir, 'virtualenvs')));
 });
 
 test('the README toml example is a valid project file', async (t) => {
