@@ -1,23 +1,15 @@
 import type { ExecutionContext } from 'ava';
 // Helpers for the fast-path tests (issue 8): every call is counted for Node
-// starts. NODE_OPTIONS=--require counter.js makes each Node process that
-// starts append a line to COUNTER_FILE; neither variable is one the front end
-// compares, so they leave the fast path alone. A call with 0 lines took the
-// fast path (no Node at all); 1 line, the full Node path.
+// starts (helpers/shim.ts tracing: NODE_OPTIONS=--require COUNTER_JS). A call
+// with no Node start took the fast path; one, the full Node path.
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FAKE_PIPENV, fixturePython, world, type World } from './fhs';
-import { NODES, SHIM, fakeReport, start, tempDir, withNode, type FakeReport, type NodeUnderTest, type Result, type Running } from './shim';
+import { NODES, SHIM, fakeReport, start, tempDir, tracing, withNode, type FakeReport, type NodeUnderTest, type Result, type Running } from './shim';
 
 export { FAKE_PIPENV, NODES, SHIM, fakeReport, type FakeReport, type NodeUnderTest, type World };
 
 const HELPERS = tempDir();
-/** Appends one line per Node start to $COUNTER_FILE (required through NODE_OPTIONS). */
-export const COUNTER_JS = path.join(HELPERS, 'counter.js');
-writeFileSync(
-  COUNTER_JS,
-  `require('fs').appendFileSync(process.env.COUNTER_FILE, process.pid + ' ' + process.argv.slice(1, 3).join(' ') + '\\n');\n`,
-);
 
 /**
  * A stand-in pipenv whose stdout is deterministic bytes: its argv NUL-terminated,
@@ -56,16 +48,13 @@ export interface CallOptions {
   timeout?: number;
 }
 
-let calls = 0;
-
 /** The environment of one counted call, and how many Node processes it started so far. */
 export function counted(w: World, options: CallOptions = {}): { env: NodeJS.ProcessEnv; nodes: () => number } {
-  const counter = path.join(w.root, `nodes-${process.pid}-${++calls}`);
-  writeFileSync(counter, '');
   const node = options.node ?? NODES[0];
-  const env = withNode(node, w.env({ ...FAKE, NODE_OPTIONS: `--require ${COUNTER_JS}`, COUNTER_FILE: counter, ...options.env }));
+  const env = withNode(node, w.env({ ...FAKE, ...options.env }));
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
-  return { env, nodes: () => readFileSync(counter, 'utf8').split('\n').filter(Boolean).length };
+  const trace = tracing(env);
+  return { env: trace.env, nodes: () => trace.nodes().length };
 }
 
 /** Start a counted call in the background (for signals). */
@@ -171,7 +160,7 @@ export function pythonOf(report: FakeReport): string {
 /** A fake-pipenv report with what differs between any two runs (PIDs, descriptors) taken out. */
 export function stable(report: FakeReport): Omit<FakeReport, 'pid' | 'ppid' | 'fds'> {
   const { pid: _pid, ppid: _ppid, fds: _fds, ...rest } = report;
-  const { COUNTER_FILE: _counter, ...env } = rest.env;
+  const { COUNTER_FILE: _counter, FAKE_PIPENV_LOG: _log, ...env } = rest.env;
   return { ...rest, env };
 }
 

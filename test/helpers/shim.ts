@@ -1,8 +1,9 @@
 // Shared test helpers: run the `pipenv` front end (bin/pipenv) under a chosen
 // Node, with the fake pipenv (fixtures/fake-pipenv) or Debian's real one.
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { closeSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ExecutionContext } from 'ava';
 import tmp from 'tmp';
 
 tmp.setGracefulCleanup();
@@ -222,6 +223,94 @@ export function start(
       check();
     });
   return { child, stdout, waitFor, done };
+}
+
+/**
+ * Preloaded into every Node the front end starts (NODE_OPTIONS=--require):
+ * appends `PID SCRIPT FIRST-ARGUMENT` to $COUNTER_FILE. Neither variable is one
+ * the front end compares, so they leave the fast path alone.
+ */
+export const COUNTER_JS = path.join(tempDir(), 'counter.js');
+writeFileSync(
+  COUNTER_JS,
+  `require('fs').appendFileSync(process.env.COUNTER_FILE, process.pid + ' ' + process.argv.slice(1, 3).join(' ') + '\\n');\n`,
+);
+
+/**
+ * How a call ran pipenv. `fast`: the front end ran it without Node (a
+ * fast-path record). Through one Node start: `exec`, Node replaced itself
+ * with pipenv (process.execve: Node 22.15+), so pipenv has Node's PID;
+ * `spawn`, Node started pipenv as its child and waited (Node 20, or where a
+ * parent must stay); `node`, nothing said of how Node ran pipenv (the real
+ * pipenv, which logs nothing; the FHS launcher, where pipenv is bwrap's child).
+ */
+export type PipenvPath = 'fast' | 'node' | 'exec' | 'spawn';
+
+/** The path a top-level call with no record takes under this Node, where nothing forces a parent. */
+export const nodePath = (node: NodeUnderTest): PipenvPath => (node.execs ? 'exec' : 'spawn');
+
+/** One run of the fake pipenv, from its FAKE_PIPENV_LOG. */
+export interface PipenvRun {
+  pid: number;
+  ppid: number;
+  argv: string[];
+}
+
+export interface Trace {
+  /** The environment to run with: the given one, logging. */
+  env: NodeJS.ProcessEnv;
+  /** PIDs of the Node processes started so far. */
+  nodes(): number[];
+  /** The fake pipenv's runs so far. */
+  pipenvs(): PipenvRun[];
+}
+
+function lines(file: string): string[] {
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+}
+
+/** `env` with every Node start (COUNTER_JS) and every run of the fake pipenv (FAKE_PIPENV_LOG) logged. */
+export function tracing(env: NodeJS.ProcessEnv): Trace {
+  const dir = tempDir();
+  const counter = path.join(dir, 'node-starts');
+  const log = path.join(dir, 'pipenv-runs');
+  writeFileSync(counter, '');
+  writeFileSync(log, '');
+  const options = [`--require ${COUNTER_JS}`, ...(env.NODE_OPTIONS ? [env.NODE_OPTIONS] : [])].join(' ');
+  return {
+    env: { ...env, NODE_OPTIONS: options, COUNTER_FILE: counter, FAKE_PIPENV_LOG: log },
+    nodes: () => lines(counter).map((line) => Number(line.split(' ')[0])),
+    pipenvs: () => lines(log).map((line) => JSON.parse(line) as PipenvRun),
+  };
+}
+
+/**
+ * tracing, in a HOME of its own: the fast-path record lives in the cache under
+ * HOME, so a first call from here finds none and takes the Node path, whatever
+ * ran before it.
+ */
+export function freshTrace(env: NodeJS.ProcessEnv): Trace {
+  return tracing({ ...env, HOME: tempDir() });
+}
+
+/**
+ * Assert the path a traced call took (see PipenvPath): no Node start for
+ * `fast`; otherwise exactly one, and for `exec` and `spawn` a fake pipenv run
+ * that has that Node's PID (exec) or has it as its parent (spawn).
+ */
+export function assertPath(t: ExecutionContext, trace: Trace, expected: PipenvPath, what = ''): void {
+  const label = what ? `${what}: ` : '';
+  const nodes = trace.nodes();
+  if (expected === 'fast') {
+    t.is(nodes.length, 0, `${label}the fast path (no Node) expected`);
+    return;
+  }
+  t.is(nodes.length, 1, `${label}one Node start expected`);
+  if (expected === 'node' || nodes.length !== 1) return;
+  const runs = trace.pipenvs();
+  const run = runs.find((r) => r.pid === nodes[0] || r.ppid === nodes[0]);
+  t.truthy(run, `${label}no run of the fake pipenv by Node ${nodes[0]}: ${JSON.stringify(runs)}`);
+  if (run) t.is(run.pid === nodes[0] ? 'exec' : 'spawn', expected, `${label}how Node ran pipenv`);
 }
 
 /** The fake pipenv's JSON report (FAKE_PIPENV_ACTION unset). */
