@@ -2,7 +2,8 @@ import type { ExecutionContext } from 'ava';
 // Helpers for the fast-path tests (issue 8): every call is counted for Node
 // starts (helpers/shim.ts tracing: NODE_OPTIONS=--require COUNTER_JS). A call
 // with no Node start took the fast path; one, the full Node path.
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FAKE_PIPENV, fixturePython, world, type World } from './fhs';
 import { NODES, SHIM, fakeReport, start, tempDir, tracing, withNode, type FakeReport, type NodeUnderTest, type Result, type Running } from './shim';
@@ -136,11 +137,27 @@ export function recordedFiles(record: string): string[] {
   return [...line[1].matchAll(/'((?:[^']|'\\'')*)'/g)].map((m) => m[1].replace(/'\\''/g, "'"));
 }
 
-/** Set a file's mtime back to what it was (atime too): only its ctime then tells. */
+/** Nanoseconds since the epoch as `touch -d @` takes them: SECONDS.NANOSECONDS. */
+const touchTime = (ns: bigint) => `@${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`;
+
+/**
+ * Change a file in place and put its atime and mtime back to the nanosecond,
+ * so that only its ctime tells (a same-size edit by a tool that keeps times).
+ * Through touch: fs.utimesSync takes seconds as a double, which loses the
+ * last digits, and the record would see an mtime change after all. Throws
+ * unless inode, size and mtime are as before and the ctime moved.
+ */
 export function keepTimes(file: string, change: () => void): void {
-  const before = statSync(file);
+  const before = statSync(file, { bigint: true });
   change();
-  utimesSync(file, before.atime, before.mtime);
+  execFileSync('touch', ['-a', '-d', touchTime(before.atimeNs), '--', file]);
+  execFileSync('touch', ['-m', '-d', touchTime(before.mtimeNs), '--', file]);
+  const after = statSync(file, { bigint: true });
+  const same = (key: 'ino' | 'size' | 'mtimeNs') => {
+    if (after[key] !== before[key]) throw new Error(`keepTimes: ${file}: ${key} ${before[key]} became ${after[key]}`);
+  };
+  for (const key of ['ino', 'size', 'mtimeNs'] as const) same(key);
+  if (after.ctimeNs === before.ctimeNs) throw new Error(`keepTimes: ${file}: the ctime did not move`);
 }
 
 /** Write a file, making its directory. */
