@@ -2,10 +2,12 @@
 // symlink to it, scripts that run it with or without exec), the real one runs
 // exactly once, or the shim says there is none (exit 127) at once; never a loop.
 // Also the legitimate nested calls: `pipenv run make` whose Makefile calls pipenv.
-import { readFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+// Every arrangement runs from a HOME of its own: no fast-path record of another
+// call's is found, and the Node under test is what hands over to the real one.
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import test from 'ava';
-import { FAKE_PIPENV_DIR, NODES, SHIM, baseEnv, fakeReport, runShim, tempDir } from './helpers/shim';
+import test, { type ExecutionContext } from 'ava';
+import { FAKE_PIPENV_DIR, NODES, SHIM, assertPath, baseEnv, fakeReport, freshTrace, nodePath, runShim, tempDir, type NodeUnderTest } from './helpers/shim';
 
 const FAKE = path.join(FAKE_PIPENV_DIR, 'pipenv');
 const root = tempDir();
@@ -53,19 +55,25 @@ const TOOLS = path.join(root, 'tools');
 mkdirSync(TOOLS);
 for (const tool of ['readlink', 'make', 'sh']) symlinkSync(`/usr/bin/${tool}`, path.join(TOOLS, tool));
 
-let runs = 0;
-/** Environment with PATH made of `parts` (then TOOLS), and a fresh run log for the fake. */
+/** Environment with PATH made of `parts` (then TOOLS), a fresh HOME, Node starts and the fake's runs logged. */
 function arrangement(parts: readonly Part[], extra: NodeJS.ProcessEnv = {}) {
-  const log = path.join(root, `runs-${++runs}.log`);
-  const env = baseEnv({ PATH: [...parts.map((p) => DIRS[p]), TOOLS].join(':'), FAKE_PIPENV_LOG: log, ...extra });
-  const logged = (): { pid: number; argv: string[] }[] =>
-    existsSync(log)
-      ? readFileSync(log, 'utf8')
-          .trim()
-          .split('\n')
-          .map((line) => JSON.parse(line))
-      : [];
-  return { env, logged };
+  const trace = freshTrace(baseEnv({ PATH: [...parts.map((p) => DIRS[p]), TOOLS].join(':'), ...extra }));
+  return { env: trace.env, logged: trace.pipenvs, trace };
+}
+
+/**
+ * The fake's one run was handed over by a Node of this kind, however many
+ * shims the arrangement chains: it has the last one's PID (exec) or that
+ * one is its parent (spawn). With the fake first on PATH, no Node starts.
+ */
+function handedOverBy(t: ExecutionContext, node: NodeUnderTest, arranged: ReturnType<typeof arrangement>, parts: readonly Part[], label: string) {
+  const nodes = arranged.trace.nodes();
+  if (parts[0] === 'fake') {
+    t.deepEqual(nodes, [], `${label}: no Node`);
+    return;
+  }
+  const [run] = arranged.logged();
+  t.true(nodes.includes(node.execs ? run?.pid : run?.ppid), `${label}: ${nodePath(node)} by Node ${nodes.join(', ')}: ${JSON.stringify(run)}`);
 }
 
 const WITH_FAKE: Part[][] = [
@@ -102,13 +110,15 @@ const WITHOUT: Part[][] = [
 for (const node of NODES) {
   test(`${node.name}: the real pipenv runs exactly once behind any arrangement`, (t) => {
     for (const parts of WITH_FAKE) {
-      const { env, logged } = arrangement(parts);
+      const arranged = arrangement(parts);
+      const { env, logged } = arranged;
       // Called by name, as a user or script does: the first `pipenv` on PATH.
       const r = runShim(['--version', 'a b'], { node, env, command: 'pipenv', timeout: 15_000 });
       const label = parts.join(' ');
       t.is(r.status, 0, `${label}: ${r.stderr}`);
       t.is(r.stderr, '', label);
       t.is(logged().length, 1, label);
+      handedOverBy(t, node, arranged, parts, label);
       const report = fakeReport(r.stdout);
       t.is(report.argv[0], FAKE, label);
       // execWrapper2 puts an option in front, as wrappers may.
@@ -144,23 +154,24 @@ for (const node of NODES) {
     const cwd = path.join(root, `cwd-${node.name}`);
     mkdirSync(cwd);
     symlinkSync(FAKE, path.join(cwd, 'pipenv'));
-    const { env, logged } = arrangement(['shimLink']);
+    const { env, logged, trace } = arrangement(['shimLink']);
     env.PATH = `${DIRS.shimLink}:.:${TOOLS}`;
     const r = runShim(['x'], { node, env, cwd, command: 'pipenv' });
     t.is(r.status, 0, r.stderr);
     t.is(logged().length, 1);
+    assertPath(t, trace, nodePath(node));
     t.deepEqual(fakeReport(r.stdout).argv, [path.join(cwd, 'pipenv'), 'x']);
   });
 
   test(`${node.name}: the shim started by a relative path`, (t) => {
-    const { env, logged } = arrangement(['fake']);
     const cwd = path.dirname(path.dirname(SHIM));
     for (const command of ['bin/pipenv', './bin/pipenv', 'bin/../bin/pipenv']) {
+      const { env, trace } = arrangement(['fake']);
       const r = runShim(['x'], { node, env, cwd, command });
       t.is(r.status, 0, `${command}: ${r.stderr}`);
       t.deepEqual(fakeReport(r.stdout).argv.slice(1), ['x']);
+      assertPath(t, trace, nodePath(node), command);
     }
-    t.is(logged().length, 3);
   });
 
   // The fake pipenv's `run` execs its command, as pipenv's does (os.execve).

@@ -1,11 +1,26 @@
 // Passthrough with Debian's real pipenv: through the shim, what a user or a
 // script sees (stdout bytes, exit status) is what pipenv itself gives. Also the
 // PIPENV_FHS values that mean passthrough here, and the one that is an error.
+// Each test runs from a HOME of its own (no fast-path record of another test's
+// to find) and counts the Node starts of its calls (helpers/shim.ts tracing).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import test from 'ava';
-import { NODES, REAL_PIPENV, SHIM, baseEnv, runDirect, runShim, tempDir, withNode, type Result } from './helpers/shim';
+import test, { type ExecutionContext } from 'ava';
+import {
+  NODES,
+  REAL_PIPENV,
+  SHIM,
+  baseEnv,
+  freshTrace,
+  runDirect,
+  runShim,
+  tempDir,
+  withNode,
+  type NodeUnderTest,
+  type Result,
+  type Trace,
+} from './helpers/shim';
 
 const root = tempDir();
 const withVenv = path.join(root, 'with-venv');
@@ -67,58 +82,76 @@ test('the reference runs say what the tests expect of them', (t) => {
   t.is(direct.nested.stdout.toString(), `${withVenv}/.venv\n`);
 });
 
-const same = (t: import('ava').ExecutionContext, actual: Result, expected: Result, label = '') => {
+const same = (t: ExecutionContext, actual: Result, expected: Result, label = '') => {
   t.is(actual.stdout.toString(), expected.stdout.toString(), label);
   t.is(actual.status, expected.status, `${label} ${actual.stderr}`);
   t.is(actual.signal, null, label);
 };
 
+const starts = (t: ExecutionContext, trace: Trace, expected: number, label = '') =>
+  t.is(trace.nodes().length, expected, `${label}${label ? ': ' : ''}Node starts`);
+
+/** `pipenv ARGS` by name (the shim first on PATH), from a fresh HOME: one Node start, the Node path. */
+function throughNode(t: ExecutionContext, node: NodeUnderTest, args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string }, label = '') {
+  const trace = freshTrace(options.env);
+  const r = runShim(args, { node, env: trace.env, cwd: options.cwd, command: 'pipenv' });
+  starts(t, trace, 1, label);
+  return r;
+}
+
 for (const node of NODES) {
   test(`${node.name}: pipenv --version, PIPENV_FHS unset (auto: not NixOS), off or 0`, (t) => {
     for (const mode of [undefined, 'off', '0', 'auto', '']) {
       const extra = mode === undefined ? {} : { PIPENV_FHS: mode };
-      const r = runShim(['--version'], { node, env: shimEnv(extra), command: 'pipenv' });
+      const r = throughNode(t, node, ['--version'], { env: shimEnv(extra) }, `PIPENV_FHS=${mode}`);
       same(t, r, direct.version, `PIPENV_FHS=${mode}`);
     }
   });
 
   test(`${node.name}: pipenv --venv, with a venv and without`, (t) => {
-    same(t, runShim(['--venv'], { node, env: shimEnv(), cwd: withVenv, command: 'pipenv' }), direct.venv);
-    const r = runShim(['--venv'], { node, env: shimEnv(), cwd: noVenv, command: 'pipenv' });
+    same(t, throughNode(t, node, ['--venv'], { env: shimEnv(), cwd: withVenv }), direct.venv);
+    const r = throughNode(t, node, ['--venv'], { env: shimEnv(), cwd: noVenv });
     same(t, r, direct.noVenv);
     t.is(r.stderr, direct.noVenv.stderr);
   });
 
   test(`${node.name}: pipenv run python ... sys.exit(3)`, (t) => {
-    same(t, runShim(RUN_EXIT_3, { node, env: shimEnv(), cwd: withVenv, command: 'pipenv' }), direct.run3);
+    same(t, throughNode(t, node, RUN_EXIT_3, { env: shimEnv(), cwd: withVenv }), direct.run3);
   });
 
-  test(`${node.name}: a Makefile with $(shell pipenv --venv) and pipenv run`, (t) => {
-    const r = spawnSync('make', ['-s'], { env: withNode(node, shimEnv()), cwd: withVenv });
+  // As on a user's first make in a project: the Node call leaves a record that the next one takes.
+  test(`${node.name}: a Makefile with $(shell pipenv --venv) and pipenv run: the first through Node, the second on the fast path`, (t) => {
+    const trace = freshTrace(withNode(node, shimEnv()));
+    const r = spawnSync('make', ['-s'], { env: trace.env, cwd: withVenv });
     t.is(r.stdout.toString(), direct.make.stdout.toString());
     t.is(r.status, 0, r.stderr.toString());
+    starts(t, trace, 1, 'two pipenv calls');
   });
 
-  test(`${node.name}: pipenv run pipenv --venv (pipenv inside pipenv)`, (t) => {
-    const r = runShim(['run', 'pipenv', '--venv'], { node, env: shimEnv(), cwd: withVenv, command: 'pipenv' });
+  // The inner call carries the outer one's re-entry marker: another state, so Node again.
+  test(`${node.name}: pipenv run pipenv --venv (pipenv inside pipenv), both through Node`, (t) => {
+    const trace = freshTrace(shimEnv());
+    const r = runShim(['run', 'pipenv', '--venv'], { node, env: trace.env, cwd: withVenv, command: 'pipenv' });
     same(t, r, direct.nested);
+    starts(t, trace, 2);
   });
 
   test(`${node.name}: an alias in an interactive bash's rc file`, (t) => {
     const rc = path.join(root, `bashrc-${node.name}`);
     writeFileSync(rc, `alias pipenv='${SHIM}'\n`);
     // /usr/bin holds the real pipenv; the alias puts the shim in front of it.
-    const env = withNode(node, pipenvEnv());
+    const trace = freshTrace(withNode(node, pipenvEnv()));
     // setsid: an interactive bash would otherwise take over the terminal the tests run in, if any.
     const script = 'type pipenv >&2; pipenv --venv';
-    const r = spawnSync('setsid', ['-w', 'bash', '--rcfile', rc, '-ic', script], { env, cwd: withVenv });
+    const r = spawnSync('setsid', ['-w', 'bash', '--rcfile', rc, '-ic', script], { env: trace.env, cwd: withVenv });
     t.is(r.stdout.toString(), direct.venv.stdout.toString());
     t.is(r.status, 0);
     t.regex(r.stderr.toString(), /pipenv is aliased/);
+    starts(t, trace, 1);
   });
 
   test(`${node.name}: PIPENV_FHS=maybe is one line on stderr, exit 2`, (t) => {
-    const r = runShim(['--version'], { node, env: shimEnv({ PIPENV_FHS: 'maybe' }), command: 'pipenv' });
+    const r = throughNode(t, node, ['--version'], { env: shimEnv({ PIPENV_FHS: 'maybe' }) });
     t.is(r.status, 2);
     t.is(r.stdout.length, 0);
     t.regex(r.stderr, /^pipenv-fhs: [^\n]*PIPENV_FHS[^\n]*\n$/);
