@@ -253,7 +253,21 @@ export const nodePath = (node: NodeUnderTest): PipenvPath => (node.execs ? 'exec
 export interface PipenvRun {
   pid: number;
   ppid: number;
+  /** Field 22 of /proc/PID/stat (clock ticks since boot): this process, not a later one with its PID. */
+  start: number;
   argv: string[];
+}
+
+/** Whether this run of the fake pipenv is still a live process (a zombie has ended: its parent has yet to collect it). */
+export function stillRunning(run: PipenvRun): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${run.pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  const [state, ...rest] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[18]) === run.start && state !== 'Z' && state !== 'X';
 }
 
 export interface Trace {
