@@ -2,16 +2,12 @@
 // that change nothing start no Node; any change to what the Node CLI read sends
 // the next call through Node again, which picks the change up.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import test from 'ava';
-import { FAKE_PIPENV, ROOT, copyFixture, world, writePipfile, type World } from './helpers/fhs';
-import { makeVenv } from './helpers/fast-path';
-import { FAKE_PIPENV_DIR, NODES, SHIM, fakeReport, start, tempDir, withNode } from './helpers/shim';
-
-/** Preloaded into every Node the shim starts: one line per start. NODE_OPTIONS is not among the variables the record compares. */
-const COUNTER = path.join(tempDir(), 'counter.js');
-writeFileSync(COUNTER, 'require("fs").appendFileSync(process.env.COUNTER_FILE, "node\\n");\n');
+import test, { type ExecutionContext } from 'ava';
+import { makeVenv, pythonOf, recordPath, recordedFiles } from './helpers/fast-path';
+import { FAKE_PIPENV, FIXTURE_NIXPKGS, ROOT, copyFixture, world, writePipfile, type World } from './helpers/fhs';
+import { FAKE_PIPENV_DIR, NODES, SHIM, fakeReport, start, tempDir, tracing, withNode, type Result } from './helpers/shim';
 
 interface Counted {
   world: World;
@@ -32,26 +28,25 @@ function counted(extra: NodeJS.ProcessEnv = {}): Counted {
   writePipfile(w.project, { python_version: '3.11' });
   const venv = path.join(w.root, 'venv');
   makeVenv(venv);
-  const counter = path.join(w.root, 'node-starts');
-  writeFileSync(counter, '');
+  // NODE_OPTIONS and COUNTER_FILE, which the record does not compare: every Node start of every call counted.
+  const trace = tracing({});
   const self: Counted = {
     world: w,
     extra: {
       PIPENV_FHS_PIPENV: FAKE_PIPENV,
       PIPENV_FHS_WRAP_VENV: '0',
       VIRTUAL_ENV: venv,
-      NODE_OPTIONS: `--require=${COUNTER}`,
-      COUNTER_FILE: counter,
+      ...trace.env,
       ...extra,
     },
-    nodes: () => readFileSync(counter, 'utf8').split('\n').filter(Boolean).length,
+    nodes: () => trace.nodes().length,
     call: (args = [], options = {}) => w.run(args, { cwd: options.cwd, env: { ...self.extra, ...options.env } }),
   };
   return self;
 }
 
 /** Call until the record is there, and check that the next call starts no Node. */
-function warm(t: import('ava').ExecutionContext, c: Counted, args: string[] = []): void {
+function warm(t: ExecutionContext, c: Counted, args: string[] = []): void {
   const first = c.call(args);
   t.is(first.status, 0, first.stderr);
   const before = c.nodes();
@@ -81,12 +76,31 @@ test('FHS: after one call through Node, unchanged calls start no Node, with the 
   t.is(fast.stderr, '');
 });
 
-/** Each input the Node CLI reads: changed, the next call goes through Node and sees the change. */
-const CHANGES: { title: string; change(c: Counted): void; check?(t: import('ava').ExecutionContext, c: Counted, builds: number): void }[] = [
+/** The environment a fake-pipenv call ran in. */
+const activeOf = (r: Result) => fakeReport(r.stdout).env.PIPENV_FHS_ACTIVE;
+/** The allow records (pipenv-fhs allow) of this world's user. */
+const allowDir = (c: Counted) => path.join(c.world.home, '.local', 'share', 'pipenv-fhs', 'allow');
+
+interface Change {
+  title: string;
+  /** Before the first call: the state the change is made to. */
+  setup?(c: Counted): void;
+  change(c: Counted): void;
+  /** What the changed call shows of the change (that it went through Node is checked for all). */
+  check(t: ExecutionContext, c: Counted, r: Result, before: { builds: number; active: string }): void;
+  /** The changed call is refused: it leaves no record, so the call after it goes through Node too. */
+  refused?: boolean;
+}
+
+/** Each input the Node CLI reads: changed, the next call goes through Node and shows the change. */
+const CHANGES: Change[] = [
   {
     title: 'PIPENV_FHS_PACKAGES (a new environment is used)',
     change: (c) => (c.extra.PIPENV_FHS_PACKAGES = 'fhsdemo'),
-    check: (t, c, builds) => t.is(c.world.builds(), builds + 1),
+    check: (t, c, r, before) => {
+      t.is(c.world.builds(), before.builds + 1);
+      t.not(activeOf(r), before.active);
+    },
   },
   {
     title: "the Pipfile's python_version, replaced by a file with an older mtime",
@@ -96,12 +110,18 @@ const CHANGES: { title: string; change(c: Counted): void; check?(t: import('ava'
       const old = new Date('2001-01-01');
       utimesSync(pipfile, old, old);
     },
-    check: (t, c, builds) => t.is(c.world.builds(), builds + 1),
+    check: (t, c, r, before) => {
+      t.is(c.world.builds(), before.builds + 1);
+      t.is(pythonOf(fakeReport(r.stdout)), '3.12');
+    },
   },
   {
     title: 'the project config (packages added)',
     change: (c) => writeFileSync(path.join(c.world.project, 'pipenv-fhs.toml'), 'packages = ["fhsdemo"]\n'),
-    check: (t, c, builds) => t.is(c.world.builds(), builds + 1),
+    check: (t, c, r, before) => {
+      t.is(c.world.builds(), before.builds + 1);
+      t.not(activeOf(r), before.active);
+    },
   },
   {
     title: 'the user config',
@@ -109,42 +129,117 @@ const CHANGES: { title: string; change(c: Counted): void; check?(t: import('ava'
       mkdirSync(path.join(c.world.home, '.config', 'pipenv-fhs'), { recursive: true });
       writeFileSync(path.join(c.world.home, '.config', 'pipenv-fhs', 'config.toml'), 'packages = ["fhsdemo"]\n');
     },
-    check: (t, c, builds) => t.is(c.world.builds(), builds + 1),
+    check: (t, c, r, before) => {
+      t.is(c.world.builds(), before.builds + 1);
+      t.not(activeOf(r), before.active);
+    },
   },
   {
     title: 'the environment gone from the cache (it is built again)',
     change: (c) => rmSync(path.join(c.world.cache, 'envs'), { recursive: true, force: true }),
-    check: (t, c, builds) => t.is(c.world.builds(), builds + 1),
+    check: (t, c, r, before) => {
+      t.is(c.world.builds(), before.builds + 1);
+      t.is(activeOf(r), before.active, 'the same store path, linked anew');
+      t.deepEqual(c.world.outLinks(), [before.active]);
+    },
   },
   {
-    title: 'NIX_PATH',
-    change: (c) => (c.extra.NIX_PATH = `nixpkgs=${copyFixture(c.world.root, 'other-nixpkgs')}`),
-    check: (t, c, builds) => t.is(c.world.builds(), builds + 1),
+    // Another release (fixtures/nixpkgs/.version): another glibc, so another store path.
+    title: 'NIX_PATH (another nixpkgs: another environment)',
+    change: (c) => {
+      const other = copyFixture(c.world.root, 'other-nixpkgs');
+      writeFileSync(path.join(other, '.version'), '26.11\n');
+      c.extra.NIX_PATH = `nixpkgs=${other}`;
+    },
+    check: (t, c, r, before) => {
+      t.is(c.world.builds(), before.builds + 1);
+      t.not(activeOf(r), before.active);
+    },
   },
-  { title: 'PIPENV_FHS=off (pipenv passes through)', change: (c) => (c.extra.PIPENV_FHS = 'off') },
-  { title: 'PIPENV_PYTHON', change: (c) => (c.extra.PIPENV_PYTHON = '3.11') },
-  { title: 'PATH', change: (c) => (c.extra.PATH = `${c.world.env().PATH}:/nonexistent`) },
-  { title: 'a trust record (pipenv-fhs allow)', change: (c) => {
-    mkdirSync(path.join(c.world.home, '.local', 'share', 'pipenv-fhs', 'allow'), { recursive: true });
-    writeFileSync(path.join(c.world.home, '.local', 'share', 'pipenv-fhs', 'allow', 'x'), '');
-  } },
-  { title: 'a flake.lock appearing in the project', change: (c) => writeFileSync(path.join(c.world.project, 'flake.lock'), '{"nodes":{"root":{}},"root":"root","version":7}') },
-  { title: 'a project .venv appearing', change: (c) => mkdirSync(path.join(c.world.project, '.venv')) },
+  {
+    // The world's PATH has Debian's pipenv, which prints its usage when given no arguments.
+    title: 'PIPENV_FHS=off (pipenv passes through: the host pipenv runs)',
+    change: (c) => (c.extra.PIPENV_FHS = 'off'),
+    check: (t, c, r, before) => {
+      t.regex(r.stdout.toString(), /^Usage: pipenv /m);
+      t.is(c.world.builds(), before.builds);
+    },
+  },
+  {
+    title: 'PIPENV_PYTHON (another Python: another environment)',
+    change: (c) => (c.extra.PIPENV_PYTHON = '3.12'),
+    check: (t, c, r, before) => {
+      t.is(c.world.builds(), before.builds + 1);
+      t.is(pythonOf(fakeReport(r.stdout)), '3.12');
+    },
+  },
+  {
+    title: 'PATH (pipenv gets the new one; the environment stays)',
+    change: (c) => (c.extra.PATH = `${c.world.env().PATH}:/nonexistent`),
+    check: (t, _c, r, before) => {
+      t.is(fakeReport(r.stdout).env.PATH.split(':').at(-1), '/nonexistent');
+      t.is(activeOf(r), before.active);
+    },
+  },
+  {
+    // A project file that names a nixpkgs runs code of the project's choosing: it needs an allow.
+    title: "a trust record (pipenv-fhs allow) taken back: the project's nixpkgs setting is refused",
+    setup: (c) => {
+      writeFileSync(path.join(c.world.project, 'pipenv-fhs.toml'), `nixpkgs = ${JSON.stringify(FIXTURE_NIXPKGS)}\n`);
+      execFileSync(path.join(ROOT, 'bin', 'pipenv-fhs'), ['allow'], { cwd: c.world.project, env: c.world.env(c.extra), stdio: 'pipe' });
+    },
+    change: (c) => {
+      for (const name of readdirSync(allowDir(c))) rmSync(path.join(allowDir(c), name));
+    },
+    check: (t, _c, r) => {
+      t.not(r.status, 0);
+      t.regex(r.stderr, /pipenv-fhs\.toml sets nixpkgs.*pipenv-fhs allow/);
+    },
+    refused: true,
+  },
+  {
+    title: 'a flake.lock with a nixpkgs input appearing in the project: it needs an allow',
+    change: (c) =>
+      writeFileSync(
+        path.join(c.world.project, 'flake.lock'),
+        JSON.stringify({
+          nodes: { nixpkgs: { locked: { type: 'path', path: FIXTURE_NIXPKGS } }, root: { inputs: { nixpkgs: 'nixpkgs' } } },
+          root: 'root',
+          version: 7,
+        }),
+      ),
+    check: (t, _c, r) => {
+      t.not(r.status, 0);
+      t.regex(r.stderr, /flake\.lock sets the nixpkgs input.*pipenv-fhs allow/);
+    },
+    refused: true,
+  },
+  {
+    // With wrapping off, a venv changes nothing for pipenv; the record now covers it.
+    title: "a project .venv appearing (the next record covers the venv's files)",
+    change: (c) => makeVenv(path.join(c.world.project, '.venv')),
+    check: (t, c) => {
+      const files = recordedFiles(recordPath(c.world));
+      for (const file of ['pyvenv.cfg', 'bin/python']) t.true(files.includes(path.join(c.world.project, '.venv', file)), file);
+    },
+  },
 ];
 
-for (const { title, change, check } of CHANGES) {
+for (const { title, setup, change, check, refused } of CHANGES) {
   test(`FHS: a change goes through Node once, then the fast path again: ${title}`, (t) => {
     const c = counted();
+    setup?.(c);
     warm(t, c);
     const nodes = c.nodes();
-    const builds = c.world.builds();
+    const before = { builds: c.world.builds(), active: activeOf(c.call()) };
+    t.is(c.nodes(), nodes, 'warm: the fast path');
     change(c);
     const r = c.call();
-    t.is(r.status, 0, r.stderr);
+    if (!refused) t.is(r.status, 0, r.stderr);
     t.is(c.nodes(), nodes + 1, 'the changed call goes through Node');
-    check?.(t, c, builds);
+    check(t, c, r, before);
     c.call();
-    t.is(c.nodes(), nodes + 1, 'and the one after it does not');
+    t.is(c.nodes(), nodes + (refused ? 2 : 1), refused ? 'a refused call leaves no record: Node again' : 'and the one after it does not');
   });
 }
 
@@ -230,12 +325,16 @@ for (const mode of ['on', 'off']) {
     const run = () =>
       spawnSync('/bin/sh', ['-c', 'trap "" HUP; exec "$0"', SHIM], { cwd: c.world.project, env: withNode(NODES[0], c.world.env(c.extra)) });
     const viaNode = run();
-    const nodes = c.nodes();
+    t.is(c.nodes(), 1, 'the first call went through Node');
     const fast = run();
-    t.is(c.nodes(), nodes, 'the second call took the fast path');
+    t.is(c.nodes(), 1, 'the second call took the fast path');
     for (const r of [viaNode, fast]) {
       t.is(r.status, 0, r.stderr.toString());
-      t.true(fakeReport(r.stdout).sigIgn.includes('SIGHUP'), String(fakeReport(r.stdout).sigIgn));
+      const report = fakeReport(r.stdout);
+      t.true(report.sigIgn.includes('SIGHUP'), String(report.sigIgn));
+      // The mode itself: inside the environment, or the fake found on PATH.
+      if (mode === 'on') t.regex(report.env.PIPENV_FHS_ACTIVE ?? '', /^\/nix\/store\/[a-z0-9]{32}-pipenv-fhs-env$/);
+      else t.deepEqual([report.env.PIPENV_FHS_ACTIVE, report.argv[0]], [undefined, path.join(FAKE_PIPENV_DIR, 'pipenv')]);
     }
   });
 }
