@@ -6,7 +6,7 @@ import { chmodSync, cpSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { FAKE_PIPENV, MANYLINUX_DIR, ROOT, lines, nonce, world } from './helpers/fhs';
-import { FAKE_PIPENV_DIR, NODES, fakeReport, runShim, tempDir } from './helpers/shim';
+import { FAKE_PIPENV_DIR, NODES, assertPath, fakeReport, runShim, tempDir, tracing } from './helpers/shim';
 
 const FAKE = { PIPENV_FHS_PIPENV: FAKE_PIPENV };
 const DISTRO_MANYLINUX = path.join(ROOT, 'fixtures', 'distro-manylinux');
@@ -140,9 +140,11 @@ test('completion and --version/--help start no build on a cold cache, and still 
   t.regex(run([], { _ARGCOMPLETE: '1', COMP_LINE: 'pipenv ins', COMP_POINT: '10' }), /^Usage: pipenv /m);
   t.deepEqual(cold.nixCalls(), []);
   t.false(existsSync(path.join(cold.cache, 'envs')));
-  // Control: a call that needs the environment builds it.
+  // Control: a call that needs the environment builds it, and pipenv answers from inside (no venv here yet).
   const venv = cold.run(['--venv'], {});
-  t.not(venv.status, null);
+  t.is(venv.status, 1, venv.stderr);
+  t.is(venv.stdout.toString(), '');
+  t.true(venv.stderr.includes(`\nNo virtualenv has been created for this project(${cold.project}) yet!\n`), venv.stderr);
   t.is(cold.builds(), 1);
 });
 
@@ -150,9 +152,11 @@ for (const node of NODES) {
   test(`${node.name}: argcomplete (_ARGCOMPLETE=1, answers on fd 8) starts no build on a cold cache`, (t) => {
     const cold = world();
     // The fake stands for an argcomplete pipenv on PATH: it writes to fd 8 as argcomplete does.
-    const env = cold.env({ PATH: `${FAKE_PIPENV_DIR}:${cold.env().PATH}`, _ARGCOMPLETE: '1', FAKE_PIPENV_FD: '8' });
+    const trace = tracing(cold.env({ PATH: `${FAKE_PIPENV_DIR}:${cold.env().PATH}`, _ARGCOMPLETE: '1', FAKE_PIPENV_FD: '8' }));
     const stdio = ['pipe', 'pipe', 'pipe', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', 'pipe'] as const;
-    const r = runShim(['ins'], { node, env, cwd: cold.project, stdio: [...stdio] });
+    const r = runShim(['ins'], { node, env: trace.env, cwd: cold.project, stdio: [...stdio] });
+    // Through Node, which keeps a parent (even Node 22) to hand fd 8 on.
+    assertPath(t, trace, 'spawn');
     t.is(r.status, 0, r.stderr);
     t.is(r.output[8]?.toString(), 'fake-pipenv fd 8\n');
     t.deepEqual(cold.nixCalls(), []);
