@@ -4,13 +4,14 @@
 // cannot load; through the shim they install and load, its stdout is the real
 // pipenv's byte for byte, and Makefiles and aliases work unchanged.
 // One scenario for the whole file; the steps build on each other (test.serial).
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, SHIM_BIN, createScenario, execute, pipfile, type Outcome, type Scenario } from '../fixtures/scenario';
-import { REAL_PIPENV } from './helpers/shim';
+import { fixturePipenv } from './helpers/fhs';
+import { REAL_PIPENV, tracing } from './helpers/shim';
 
 const CODE = 'import nativedemo; print(nativedemo.multiply(6, 7))';
 const PIPENV_FHS = path.join(ROOT, 'bin', 'pipenv-fhs');
@@ -50,8 +51,10 @@ test.serial('baseline: without pipenv-fhs, pipenv install refuses the manylinux-
   // pip did ask our index, and found nothing it would take.
   t.true(scenario.index.requests.some((r) => /^GET \/simple\/(nativedemo|puremanylinux)\/ 200$/.test(r)), scenario.index.requests.join('\n'));
   t.false(scenario.index.requests.some((r) => r.includes('.whl')), scenario.index.requests.join('\n'));
+  // pipenv makes the venv before it resolves: there, but without the wheels.
   const venv = path.join(project, '.venv');
-  if (existsSync(venv)) t.false(readdirSync(sitePackages(venv)).some((name) => name.startsWith('nativedemo')));
+  t.true(existsSync(path.join(venv, 'pyvenv.cfg')), 'pipenv made its venv');
+  t.false(readdirSync(sitePackages(venv)).some((name) => name.startsWith('nativedemo') || name.startsWith('puremanylinux')));
 });
 
 test.serial('through the shim: pipenv install takes the manylinux wheels', async (t) => {
@@ -114,26 +117,39 @@ test.serial('baseline: outside the environment the native extension cannot load'
   t.false(lstatSync(venvPython).isSymbolicLink());
 });
 
-for (const args of [['--venv'], ['--py'], ['requirements']]) {
-  test.serial(`through the shim: pipenv ${args.join(' ')} prints the real pipenv's bytes from inside the environment`, async (t) => {
-    const shim = await scenario.pipenv(args);
-    const inside = await execute(PIPENV_FHS, ['run', REAL_PIPENV, ...args], {
-      cwd: scenario.project,
-      env: scenario.shimEnv(),
-      timeout: TIMEOUT,
-    });
-    t.is(shim.status, 0, show(shim));
+/** The one environment the scenario's calls built: its launcher, `result/bin/pipenv-fhs-env`. */
+function scenarioLauncher(t: ExecutionContext): string {
+  const envs = path.join(scenario.cache, 'envs');
+  const launchers = readdirSync(envs)
+    .map((key) => path.join(envs, key, 'result', 'bin', 'pipenv-fhs-env'))
+    .filter((file) => existsSync(file));
+  t.is(launchers.length, 1, launchers.join(' '));
+  return launchers[0];
+}
+
+/** What a script reading each command expects, written out. */
+const EXPECTED: Record<string, () => string> = {
+  '--venv': () => `${path.join(scenario.project, '.venv')}\n`,
+  '--py': () => `${path.join(scenario.project, '.venv', 'bin', 'python')}\n`,
+  requirements: () => `-i ${scenario.index.url}\nnativedemo==1.0\npuremanylinux==1.0\n`,
+};
+
+// From a new subdirectory of the project (pipenv finds the Pipfile above it):
+// no fast-path record there yet, so the first call goes through Node and the
+// second takes the fast path the first one recorded.
+for (const command of Object.keys(EXPECTED)) {
+  test.serial(`through the shim: pipenv ${command} prints the real pipenv's bytes from inside the environment, through Node and on the fast path`, async (t) => {
+    const cwd = mkdtempSync(path.join(scenario.project, 'sub-'));
+    // The nixpkgs' own pipenv, run through the environment's launcher by hand, without pipenv-fhs.
+    const inside = await execute(scenarioLauncher(t), ['--', fixturePipenv(), command], { cwd, env: scenario.hostEnv(), timeout: TIMEOUT });
     t.is(inside.status, 0, show(inside));
-    t.is(shim.stdout, inside.stdout);
-    t.true(shim.stdoutBytes.equals(inside.stdoutBytes), `${shim.stdoutBytes.toString('hex')}\n${inside.stdoutBytes.toString('hex')}`);
-    // ... and what a script reading it expects.
-    const venv = path.join(scenario.project, '.venv');
-    if (args[0] === '--venv') t.is(shim.stdout, `${venv}\n`);
-    if (args[0] === '--py') t.is(shim.stdout, `${venv}/bin/python\n`);
-    if (args[0] === 'requirements') {
-      t.regex(shim.stdout, new RegExp(`^-i ${scenario.index.url.replace(/[.]/g, '\\.')}$`, 'm'));
-      t.regex(shim.stdout, /^nativedemo==1\.0$/m);
-      t.regex(shim.stdout, /^puremanylinux==1\.0$/m);
+    t.is(inside.stdout, EXPECTED[command](), 'the reference');
+    for (const [path, nodes] of [['Node', 1], ['fast', 0]] as const) {
+      const trace = tracing({});
+      const shim = await scenario.pipenv([command], { cwd, env: trace.env });
+      t.is(shim.status, 0, show(shim));
+      t.is(trace.nodes().length, nodes, `the ${path} path`);
+      t.true(shim.stdoutBytes.equals(inside.stdoutBytes), `${path} path:\n${shim.stdoutBytes.toString('hex')}\n${inside.stdoutBytes.toString('hex')}`);
     }
   });
 }

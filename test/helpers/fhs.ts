@@ -18,11 +18,21 @@ export const MANYLINUX_DIR = path.join(ROOT, 'python');
 const NIX_TOOLS = ['nix-build', 'nix-instantiate', 'nix-store', 'nix', 'nix-env', 'nix-shell'];
 
 let counter = 0;
-let python: string | undefined;
+const outputs = new Map<string, string>();
+/** The store path of one of the fixture nixpkgs' packages (built if need be). */
+function fixtureOutput(attr: string): string {
+  if (!outputs.has(attr)) outputs.set(attr, execFileSync('nix-build', [FIXTURE_NIXPKGS, '-A', attr, '--no-out-link'], { encoding: 'utf8' }).trim());
+  return outputs.get(attr)!;
+}
+
 /** The fixture nixpkgs' python3 (store path of its interpreter): what the environments' venvs are made by. */
 export function fixturePython(): string {
-  python ??= path.join(execFileSync('nix-build', [FIXTURE_NIXPKGS, '-A', 'python3', '--no-out-link'], { encoding: 'utf8' }).trim(), 'bin', 'python3.11');
-  return python;
+  return path.join(fixtureOutput('python3'), 'bin', 'python3.11');
+}
+
+/** The fixture nixpkgs' pipenv: what an environment runs as pipenv (lib/expression.ts, `pkgs.pipenv`). */
+export function fixturePipenv(): string {
+  return path.join(fixtureOutput('pipenv'), 'bin', 'pipenv');
 }
 
 /** A string no other test or run uses: as FIXTURE_NONCE it forces a real build of `sleepy`. */
