@@ -10,12 +10,14 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import {
+  existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
   readlinkSync,
+  realpathSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -25,7 +27,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HOST_PYTHON } from '../fixtures/scenario';
 import { findProject } from '../lib/project';
-import { unwrapVenv, venvLocation, wrapVenv, wrapperText } from '../lib/venv';
+import { unwrapVenv, venvLocation, wrapVenv, wrapperText, type WrapTarget } from '../lib/venv';
 import { REAL_PIPENV } from './helpers/shim';
 
 let dir: string;
@@ -234,7 +236,6 @@ const TARGET = {
   lastUse: '/home/user/.cache/pipenv-fhs/envs/0123/last-use',
   sleep: '/nix/store/00000000000000000000000000000000-coreutils-9.1/bin/sleep',
 };
-const OTHER_TARGET = { ...TARGET, environment: '/nix/store/11111111111111111111111111111111-pipenv-fhs-env' };
 
 /** A venv as virtualenv lays it out: python -> the base interpreter, python3 and python3.X -> python. */
 function handMadeVenv(layout: 'virtualenv' | 'venv' | 'copies'): string {
@@ -257,23 +258,48 @@ function handMadeVenv(layout: 'virtualenv' | 'venv' | 'copies'): string {
   return venv;
 }
 
-test('wrapVenv: only links to the base interpreter become wrappers; twice is once; unwrap gives the links back', (t) => {
+/**
+ * A stand-in environment that can run: its launcher does what the real one's
+ * runScript (coreutils env) does with the wrapper's arguments, outside any
+ * sandbox. What the wrapper is then checked by is what it does.
+ */
+function runnableTarget(): WrapTarget {
+  const environment = path.join(dir, `environment-${++counter}`);
+  mkdirSync(path.join(environment, 'bin'), { recursive: true });
+  writeFileSync(path.join(environment, 'bin', 'pipenv-fhs-env'), '#!/bin/sh\nexec /usr/bin/env "$@"\n', { mode: 0o755 });
+  return { environment, manylinux: path.join(environment, 'manylinux'), lastUse: path.join(environment, 'last-use'), sleep: '/usr/bin/sleep' }; // the host's: it runs on the host
+}
+
+const WHO = 'import os, sys; print(os.path.realpath("/proc/self/exe"), sys.executable, sys.prefix, os.environ.get("PIPENV_FHS_ACTIVE"), os.environ.get("PYTHONPATH"), sep="\\n")';
+
+/** The venv's python, run as a user would: it must be the base interpreter, as the venv's, in `target`. */
+async function runsIn(t: import('ava').ExecutionContext, venv: string, target: WrapTarget): Promise<void> {
+  const python = path.join(venv, 'bin', 'python');
+  const run = await execute(python, ['-c', WHO], dir, { PATH: '/usr/bin:/bin' });
+  t.is(run.status, 0, show(run));
+  t.deepEqual(run.stdout.split('\n'), [realpathSync('/usr/bin/python3'), python, venv, target.environment, target.manylinux, '']);
+  t.true(existsSync(target.lastUse), 'the use is noted');
+}
+
+test('wrapVenv: only links to the base interpreter become wrappers; twice is once; unwrap gives the links back', async (t) => {
   const venv = handMadeVenv('virtualenv');
   const bin = path.join(venv, 'bin');
-  t.deepEqual(wrapVenv(venv, TARGET), [path.join(bin, 'python')]);
-  t.is(readFileSync(path.join(bin, 'python'), 'utf8'), wrapperText('/usr/bin/python3', TARGET));
+  const [target, other] = [runnableTarget(), runnableTarget()];
+  t.deepEqual(wrapVenv(venv, target), [path.join(bin, 'python')]);
+  t.true(readFileSync(path.join(bin, 'python'), 'utf8').startsWith('#!/bin/sh\n'));
+  await runsIn(t, venv, target);
   t.is(statSync(path.join(bin, 'python')).mode & 0o777, 0o755 & ~process.umask());
   t.is(readlinkSync(path.join(bin, 'python3')), 'python');
   t.is(readlinkSync(path.join(bin, 'python3.11')), 'python');
 
   const before = statSync(path.join(bin, 'python'));
-  t.deepEqual(wrapVenv(venv, TARGET), [], 'a wrapper for this environment stays as it is');
+  t.deepEqual(wrapVenv(venv, target), [], 'a wrapper for this environment stays as it is');
   const after = statSync(path.join(bin, 'python'));
   t.is(after.ino, before.ino);
   t.is(after.mtimeMs, before.mtimeMs);
 
-  t.deepEqual(wrapVenv(venv, OTHER_TARGET), [path.join(bin, 'python')], "another environment's wrapper is rewritten");
-  t.is(readFileSync(path.join(bin, 'python'), 'utf8'), wrapperText('/usr/bin/python3', OTHER_TARGET));
+  t.deepEqual(wrapVenv(venv, other), [path.join(bin, 'python')], "another environment's wrapper is rewritten");
+  await runsIn(t, venv, other);
 
   t.deepEqual(unwrapVenv(venv), [path.join(bin, 'python')]);
   t.is(readlinkSync(path.join(bin, 'python')), '/usr/bin/python3');
