@@ -3,7 +3,7 @@
 // one that needs the internet (or is CI's own); its Nix and TOML blocks are
 // parsed and used.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -50,6 +50,7 @@ test.before(async () => {
 });
 test.after.always(async () => {
   await scenario?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 test('every README command is run here or named as one that cannot be', (t) => {
@@ -114,6 +115,7 @@ test('the README Nix examples parse', (t) => {
 
 test('npm pack and npm install -g as the README says, into a private prefix', async (t) => {
   const checkout = mkdtempSync(path.join(os.tmpdir(), 'pipenv-fhs-readme-npm-'));
+  t.teardown(() => rmSync(checkout, { recursive: true, force: true }));
   const prefix = path.join(checkout, 'prefix');
   // A copy, so that npm pack's prepare (tsup) never rewrites the dist/ other tests run.
   const src = path.join(checkout, 'src');
