@@ -1,13 +1,16 @@
 // A shim started inside an environment: inside its own project's, it runs
 // pipenv directly (no second sandbox, no build); inside another project's, it
 // starts its own and says so; outside any sandbox, a leaked marker is not
-// trusted, nor is another FHS environment's /.host-etc. Under Node 20 and 22.
+// trusted, nor is another FHS environment's /.host-etc. Under Node 20 and 22,
+// every shim through Node, counted: each test's outer call starts from a new
+// directory in project A (fast-path records are per directory), and a nested
+// call carries the marker, which no record matches.
 import test from 'ava';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { HOST_MNT, PROBE, probes, world, writePipfile } from './helpers/fhs';
 import { makeVenv } from './helpers/fast-path';
-import { NODES, SHIM, start, withNode } from './helpers/shim';
+import { NODES, SHIM, start, tracing, withNode, type NodeUnderTest } from './helpers/shim';
 
 const w = world();
 const projectA = path.join(w.root, 'a');
@@ -46,10 +49,19 @@ const probeEnv = (node: (typeof NODES)[number], nestInto?: string, extra: NodeJS
   ...extra,
 });
 
+/** The shim from a new directory in `project` under this Node, and how many Nodes started (the nested shim's included). */
+async function traced(node: NodeUnderTest, args: string[], project: string, env: NodeJS.ProcessEnv) {
+  const trace = tracing(withNode(node, w.env(env)));
+  const cwd = mkdtempSync(path.join(project, 'call-'));
+  const r = await start(SHIM, args, { env: trace.env, cwd, timeout: 60_000 }).done;
+  return { r, nodes: trace.nodes().length };
+}
+
 for (const node of NODES) {
   test(`${node.name}: inside its own environment the shim runs pipenv directly: same mount namespace, no build`, async (t) => {
     const builds = w.builds();
-    const r = await w.runAsync(['run', 'make'], { node, cwd: projectA, env: probeEnv(node, projectA, { PROBE_EXIT: '5' }) });
+    const { r, nodes } = await traced(node, ['run', 'make'], projectA, probeEnv(node, projectA, { PROBE_EXIT: '5' }));
+    t.is(nodes, 2, 'both shims through Node');
     t.is(r.status, 5, `the inner pipenv's status comes back through both shims\n${r.stderr}`);
     const [outer, inner] = probes(r.stdout);
     t.truthy(inner, r.stdout.toString());
@@ -65,7 +77,8 @@ for (const node of NODES) {
 
   test(`${node.name}: inside project A's environment, a call for project B starts B's and says so`, async (t) => {
     const builds = w.builds();
-    const r = await w.runAsync(['install'], { node, cwd: projectA, env: probeEnv(node, projectB) });
+    const { r, nodes } = await traced(node, ['install'], projectA, probeEnv(node, projectB));
+    t.is(nodes, 2, 'both shims through Node');
     t.is(r.status, 0, r.stderr);
     const [outer, inner] = probes(r.stdout);
     t.is(outer.active, envs.a);
@@ -80,7 +93,8 @@ for (const node of NODES) {
 
   test(`${node.name}: a PIPENV_FHS_ACTIVE leaked outside any sandbox is not trusted`, async (t) => {
     t.false(existsSync('/.host-etc'), 'precondition: the host has no /.host-etc');
-    const r = await w.runAsync(['install'], { node, cwd: projectA, env: probeEnv(node, undefined, { PIPENV_FHS_ACTIVE: envs.a }) });
+    const { r, nodes } = await traced(node, ['install'], projectA, probeEnv(node, undefined, { PIPENV_FHS_ACTIVE: envs.a }));
+    t.is(nodes, 1, 'through Node');
     t.is(r.status, 0, r.stderr);
     const [probe] = probes(r.stdout);
     t.true(probe.hostEtc, 'pipenv ran inside the sandbox');
