@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { makeVenv, pythonOf, recordPath, recordedFiles } from './helpers/fast-path';
+import { isWrapper, makeVenv, pythonOf } from './helpers/fast-path';
 import { FAKE_PIPENV, FIXTURE_NIXPKGS, ROOT, copyFixture, world, writePipfile, type World } from './helpers/fhs';
 import { FAKE_PIPENV_DIR, NODES, SHIM, fakeReport, start, tempDir, tracing, withNode, type Result } from './helpers/shim';
 
@@ -144,8 +144,10 @@ const CHANGES: Change[] = [
     },
   },
   {
-    // Another release (fixtures/nixpkgs/.version): another glibc, so another store path.
-    title: 'NIX_PATH (another nixpkgs: another environment)',
+    // Another release (fixtures/nixpkgs/.version): another glibc, so another
+    // environment, built; the venv's Python is the old one's, so pipenv keeps
+    // running there, and the user is told how to move the venv.
+    title: "NIX_PATH (another nixpkgs: its environment built, the venv's kept, and said)",
     change: (c) => {
       const other = copyFixture(c.world.root, 'other-nixpkgs');
       writeFileSync(path.join(other, '.version'), '26.11\n');
@@ -153,7 +155,9 @@ const CHANGES: Change[] = [
     },
     check: (t, c, r, before) => {
       t.is(c.world.builds(), before.builds + 1);
-      t.not(activeOf(r), before.active);
+      t.is(c.world.outLinks().length, 2, 'both environments kept');
+      t.is(activeOf(r), before.active);
+      t.regex(r.stderr, /^pipenv-fhs: \S+ was made by \S+, of another nixpkgs than this environment's/m);
     },
   },
   {
@@ -215,13 +219,19 @@ const CHANGES: Change[] = [
     refused: true,
   },
   {
-    // With wrapping off, a venv changes nothing for pipenv; the record now covers it.
-    title: "a project .venv appearing (the next record covers the venv's files)",
-    change: (c) => makeVenv(path.join(c.world.project, '.venv')),
-    check: (t, c) => {
-      const files = recordedFiles(recordPath(c.world));
-      for (const file of ['pyvenv.cfg', 'bin/python']) t.true(files.includes(path.join(c.world.project, '.venv', file)), file);
+    // The project's own .venv as the venv, and wrapping on: a venv made anew is wrapped again.
+    title: "the project's .venv made anew (Node wraps it again)",
+    setup: (c) => {
+      delete c.extra.VIRTUAL_ENV;
+      delete c.extra.PIPENV_FHS_WRAP_VENV;
+      makeVenv(path.join(c.world.project, '.venv'));
     },
+    change: (c) => {
+      const venv = path.join(c.world.project, '.venv');
+      rmSync(venv, { recursive: true });
+      makeVenv(venv);
+    },
+    check: (t, c) => t.true(isWrapper(path.join(c.world.project, '.venv', 'bin', 'python')), 'wrapped again'),
   },
 ];
 
