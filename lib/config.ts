@@ -111,7 +111,7 @@ export function readConfigFile(path: string, scope: ConfigFile['scope']): Config
   if (!toml) return undefined;
   const values: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(toml.data)) {
-    if (!(key in KEYS)) {
+    if (!Object.hasOwn(KEYS, key)) {
       throw new ShimError(`${path}: unknown key ${JSON.stringify(key)} (did you mean "${closestKey(key)}"?)`, 2);
     }
     values[key] = KEYS[key as Key](value, dirname(path), `${path}: ${key}`);

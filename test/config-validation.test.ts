@@ -43,6 +43,9 @@ const CASES: Case[] = [
   { title: 'unknown key pythn', where: 'project', text: 'pythn = "3.12"\n', says: 'FILE: unknown key "pythn" (did you mean "python"?)' },
   { title: 'unknown key expresion', where: 'user', text: 'expresion = "e.nix"\n', says: 'FILE: unknown key "expresion" (did you mean "expression"?)' },
   { title: 'unknown key pipenv_path', where: 'project', text: 'pipenv_path = "x"\n', says: 'FILE: unknown key "pipenv_path" (did you mean "pipenv"?)' },
+  // Names every object inherits are not keys: only the table's own are.
+  { title: 'unknown key __proto__', where: 'project', text: '__proto__ = "x"\n', says: 'FILE: unknown key "__proto__" (did you mean "python"?)' },
+  { title: 'unknown key constructor', where: 'user', text: 'constructor = "x"\n', says: 'FILE: unknown key "constructor" (did you mean "python"?)' },
   // Wrong types.
   { title: 'packages a string', where: 'project', text: 'packages = "fhsdemo"\n', says: 'FILE: packages must be a list of strings' },
   { title: 'packages holding a number', where: 'user', text: 'packages = ["fhsdemo", 1]\n', says: 'FILE: packages must be a list of strings' },
