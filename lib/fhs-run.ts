@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ensureBuilt } from './build';
 import { MissingAttribute } from './build-failure';
@@ -48,12 +48,34 @@ function hostPipenvAtHand(launch: Launch, env: NodeJS.ProcessEnv): boolean {
   }
 }
 
-/** The directory holding pipenv-fhs's `_manylinux.py`, beside bin/. */
+/**
+ * The directory holding pipenv-fhs's `_manylinux.py`, beside bin/. Whoever
+ * can write the directory, the module or its compiled copies decides which
+ * wheels pip accepts, and runs code in every project: all must be the user's
+ * or root's and writable by nobody else.
+ */
 export function manylinuxDir(launch: Launch): string {
   const dir = join(dirname(dirname(launch.self)), 'python');
-  // Whoever can write there decides which wheels pip accepts, in every project.
-  if (statSync(dir).mode & 0o022) throw new ShimError(`${dir} is writable by others than its owner: refusing to use it`);
+  const cache = join(dir, '__pycache__');
+  const paths = [dir, join(dir, '_manylinux.py')];
+  if (lstatSync(cache, { throwIfNoEntry: false })) paths.push(cache, ...readdirOrEmpty(cache).map((name) => join(cache, name)));
+  const uid = process.getuid?.();
+  for (const path of paths) {
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    if (!stat) throw new ShimError(`${path} is missing: reinstall pipenv-fhs`);
+    if (stat.isSymbolicLink()) throw new ShimError(`${path} is a symbolic link: refusing to use it`);
+    if (stat.uid !== 0 && stat.uid !== uid) throw new ShimError(`${path} belongs to uid ${stat.uid}, neither you nor root: refusing to use it`);
+    if (stat.mode & 0o022) throw new ShimError(`${path} is writable by others than its owner: refusing to use it`);
+  }
   return dir;
+}
+
+function readdirOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /**

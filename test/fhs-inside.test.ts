@@ -1,8 +1,8 @@
 // What pipenv finds inside the environment (PYTHONPATH, `_manylinux`, the
 // marker), what the shim prints while building (stderr only, quiet when asked),
 // and the calls that need no environment at all (completion, --version, --help).
-import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { FAKE_PIPENV, MANYLINUX_DIR, ROOT, lines, nonce, world } from './helpers/fhs';
@@ -67,18 +67,40 @@ test("inside, ours wins over a distribution's _manylinux that says no, on the ca
   t.regex(pip.stdout.toString(), /^\s*cp311-cp311-manylinux2014_x86_64$/m);
 });
 
-test('the _manylinux directory must be writable by its owner only, or the shim refuses', (t) => {
-  // A copy of the installed product whose python/ is group-writable.
-  const install = tempDir();
-  for (const dir of ['bin', 'dist', 'python']) cpSync(path.join(ROOT, dir), path.join(install, dir), { recursive: true });
-  chmodSync(path.join(install, 'python'), 0o775);
-  // Through sh: exec'ing a file just written can fail with ETXTBSY while a
-  // concurrent test's fork still holds the copy's descriptor.
-  const r = runShim([path.join(install, 'bin', 'pipenv'), 'install'], { node: NODES[0], env: w.env(FAKE), cwd: w.project, command: '/bin/sh' });
-  t.not(r.status, 0);
-  t.is(r.stdout.toString(), '');
-  t.regex(r.stderr, /python is writable by others than its owner/);
-});
+// Whoever can change the module or a compiled copy Python would load instead runs code in every project.
+const UNSAFE_MANYLINUX: Array<{ title: string; spoil: (python: string) => void; says: RegExp }> = [
+  { title: 'a group-writable directory', spoil: (python) => chmodSync(python, 0o775), says: /python is writable by others than its owner/ },
+  { title: 'a world-writable module', spoil: (python) => chmodSync(path.join(python, '_manylinux.py'), 0o666), says: /_manylinux\.py is writable by others than its owner/ },
+  {
+    title: "another user's module",
+    spoil: (python) => chownSync(path.join(python, '_manylinux.py'), Number(execFileSync('id', ['-u', 'pipenv-fhs-test'], { encoding: 'utf8' })), 0),
+    says: /_manylinux\.py belongs to uid \d+, neither you nor root/,
+  },
+  {
+    title: 'a writable __pycache__',
+    spoil: (python) => {
+      mkdirSync(path.join(python, '__pycache__'), { recursive: true });
+      chmodSync(path.join(python, '__pycache__'), 0o777);
+    },
+    says: /__pycache__ is writable by others than its owner/,
+  },
+];
+
+for (const unsafe of UNSAFE_MANYLINUX) {
+  test(`the shim refuses pipenv-fhs's _manylinux with ${unsafe.title}`, (t) => {
+    // A copy of the installed product, spoiled.
+    const install = tempDir();
+    for (const dir of ['bin', 'dist', 'python']) cpSync(path.join(ROOT, dir), path.join(install, dir), { recursive: true });
+    unsafe.spoil(path.join(install, 'python'));
+    // Through sh: exec'ing a file just written can fail with ETXTBSY while a
+    // concurrent test's fork still holds the copy's descriptor.
+    const r = runShim([path.join(install, 'bin', 'pipenv'), 'install'], { node: NODES[0], env: w.env(FAKE), cwd: w.project, command: '/bin/sh' });
+    t.not(r.status, 0);
+    t.is(r.stdout.toString(), '');
+    t.regex(r.stderr, unsafe.says);
+    t.is(lines(r.stderr).length, 1, r.stderr);
+  });
+}
 
 test('progress: plain pipenv-fhs lines on a non-TTY stderr, nothing on stdout', (t) => {
   const fresh = world();
