@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { PROJECT_CONFIG, userConfigPath } from './config';
 import { ShimError } from './errors';
 import { ENV_NAME } from './expression';
@@ -146,51 +146,59 @@ function checkPipenv(plan: Plan, inside: Inside | undefined, launch: Launch, env
   return problem('pipenv', title, `${setting.value} (${setting.source}) does not exist`, `correct or remove the pipenv setting in ${setting.source}`);
 }
 
+/**
+ * What pip inside would ask `_manylinux`, asked of the environment's Python
+ * in isolated mode (-I) from `/`, so nothing in the project is imported. The
+ * module pip would find on PYTHONPATH (relative entries from the project
+ * directory, argv[2]) is looked up without being run; only pipenv-fhs's own
+ * (argv[1]) is imported and asked.
+ */
 const MANYLINUX_PROBE = `
-import json, os, platform
+import importlib.machinery, json, os, platform, sys
+ours, project = sys.argv[1], sys.argv[2]
 out = {"glibc": os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else None}
-try:
-    import _manylinux
-except ImportError:
+entries = [os.path.join(project, entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+spec = importlib.machinery.PathFinder.find_spec("_manylinux", entries + sys.path)
+if spec is None:
     out["module"] = None
     out["answer"] = True
     out["asked"] = "no _manylinux module: the default"
+elif spec.origin != ours:
+    out["module"] = spec.origin
+    out["answer"] = None
+    out["asked"] = "_manylinux"
 else:
-    out["module"] = getattr(_manylinux, "__file__", None)
-    ask = getattr(_manylinux, "manylinux_compatible", None)
-    if ask is not None:
-        answer = ask(2, 17, platform.machine())
-        out["answer"] = True if answer is None else bool(answer)
-        out["asked"] = "manylinux_compatible(2, 17, %s)" % platform.machine()
-    else:
-        out["answer"] = bool(getattr(_manylinux, "manylinux2014_compatible", True))
-        out["asked"] = "manylinux2014_compatible"
+    sys.path.insert(0, os.path.dirname(ours))
+    import _manylinux
+    out["module"] = _manylinux.__file__
+    answer = _manylinux.manylinux_compatible(2, 17, platform.machine())
+    out["answer"] = True if answer is None else bool(answer)
+    out["asked"] = "manylinux_compatible(2, 17, %s)" % platform.machine()
 print(json.dumps(out))
 `;
 
 function checkManylinux(inside: Inside, launch: Launch): Check {
   const title = '_manylinux';
-  const result = captureInside(inside, inside.info.python, ['-c', MANYLINUX_PROBE]);
-  let answer: { glibc: string | null; module: string | null; answer: boolean; asked: string };
+  const ours = manylinuxDir(launch);
+  const expected = join(ours, '_manylinux.py');
+  const result = captureInside(inside, inside.info.python, ['-I', '-c', MANYLINUX_PROBE, expected, process.cwd()]);
+  let answer: { glibc: string | null; module: string | null; answer: boolean | null; asked: string };
   try {
     answer = JSON.parse(result.stdout.trim().split('\n').pop() ?? '');
   } catch {
     const why = result.error?.message ?? (firstLine(result.stderr) || `exit ${result.status ?? result.signal}`);
     return problem('manylinux', title, `the environment's Python could not be asked: ${why}`, 'rebuild the environment: pipenv-fhs build --force');
   }
-  const ours = manylinuxDir(launch);
   const module = answer.module ?? '(none)';
-  const data = { ...answer, expected: join(ours, '_manylinux.py') };
-  if (!answer.answer) {
-    return problem(
-      'manylinux',
-      title,
-      `${answer.asked} answers no, from ${module}`,
-      `${module} comes before pipenv-fhs's ${ours}: remove it from PYTHONPATH (or the sitecustomize that puts it there)`,
-      { data },
-    );
+  const data = { ...answer, expected };
+  const removeIt = `remove it from PYTHONPATH (or the sitecustomize that puts it there)`;
+  if (answer.answer === null) {
+    return problem('manylinux', title, `pip would ask ${module}, not pipenv-fhs's ${expected} (doctor does not run it)`, `${module} comes first: ${removeIt}`, { data });
   }
-  const whose = answer.module && dirname(answer.module) === ours ? "pipenv-fhs's" : module;
+  if (!answer.answer) {
+    return problem('manylinux', title, `${answer.asked} answers no, from ${module}`, `${module} comes before pipenv-fhs's ${ours}: ${removeIt}`, { data });
+  }
+  const whose = answer.module ? "pipenv-fhs's" : module;
   return ok('manylinux', title, `inside, ${answer.asked} answers yes (${whose}; ${answer.glibc ?? 'glibc unknown'})`, { data });
 }
 
@@ -356,8 +364,8 @@ function checkNative(
   }
   const extra = extraProviders(env);
   const shown = (file: string) => relative(venv.path, file);
-  const inVenv = filesByName(sites, new Set(unresolved.missing.keys()));
-  const missing: MissingLibrary[] = [...unresolved.missing].map(([soname, neededBy]) => {
+  const inVenv = filesByName(sites, new Set(unresolved.keys()));
+  const missing: MissingLibrary[] = [...unresolved].map(([soname, neededBy]) => {
     const entry: MissingLibrary = { soname, neededBy: neededBy.map(shown), provider: 'unknown' };
     const provider = providerOf(soname, extra);
     if (provider?.kind === 'nixos') return { ...entry, provider: 'nixos', setting: provider.setting, note: provider.note };

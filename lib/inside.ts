@@ -29,7 +29,8 @@ export interface Captured {
 /**
  * Run a command inside the environment through its launcher (bwrap, then
  * coreutils `env` as runScript) and collect its output. For checks, not for
- * the user's commands: those go through runInsideEnvironment.
+ * the user's commands: those go through runInsideEnvironment. It starts in
+ * `/`: a check must not pick up what the project directory holds.
  */
 export function captureInside(
   inside: Inside,
@@ -40,6 +41,7 @@ export function captureInside(
   const launcher = join(inside.environment, 'bin', ENV_NAME);
   const result = spawnSync(launcher, ['--', file, ...args], {
     env: inside.env,
+    cwd: '/',
     input,
     encoding: 'utf8',
     timeout,

@@ -3,7 +3,8 @@
 // (nativedemo needs libfhsdemo.so.1, which only the fixture's `fhsdemo`
 // provides), the variables that defeat the environment, a venv made by
 // another interpreter, and the venv found where pipenv itself puts it.
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { buildWheels, type BuiltWheels } from '../fixtures/index';
@@ -214,6 +215,48 @@ test("without .venv, doctor looks where Debian's pipenv itself puts the venv", (
   });
   t.is(pipenv.status, 0, pipenv.stderr);
   t.is(pipenv.stdout.trim(), location);
+});
+
+/** A shared object whose DT_AUDIT and DT_DEPAUDIT name `audit`: a loader that loads it first runs the audit module. */
+function auditedLibrary(dir: string, marker: string): { audit: string; library: string } {
+  const audit = path.join(dir, 'audit.so');
+  const library = path.join(dir, 'audited.cpython-311-x86_64-linux-gnu.so');
+  writeFileSync(path.join(dir, 'audit.c'), `#include <fcntl.h>\n#include <unistd.h>\nunsigned la_version(unsigned v) { close(open("${marker}", O_CREAT | O_WRONLY, 0644)); return v; }\n`);
+  writeFileSync(path.join(dir, 'audited.c'), 'int audited(void) { return 1; }\n');
+  execFileSync('gcc', ['-shared', '-fPIC', '-o', audit, path.join(dir, 'audit.c')]);
+  execFileSync('gcc', ['-shared', '-fPIC', '-o', library, path.join(dir, 'audited.c'), `-Wl,--audit,${audit}`, `-Wl,--depaudit,${audit}`]);
+  return { audit, library };
+}
+
+test('doctor runs nothing the project holds: not a json.py beside the Pipfile, not a library an extension names', (t) => {
+  const box = sandbox();
+  const venv = venvWithNativedemo(box, box.project);
+  const planted = tempDir();
+  const ranJson = path.join(planted, 'json.py-ran');
+  const ranAudit = path.join(planted, 'audit-ran');
+  writeFileSync(path.join(box.project, 'json.py'), `open(${JSON.stringify(ranJson)}, "w").close()\nfrom os import *\n`);
+  const { library } = auditedLibrary(planted, ranAudit);
+  const site = path.dirname(execFileSync('find', [venv, '-name', 'nativedemo*.so'], { encoding: 'utf8' }).trim());
+  copyFileSync(library, path.join(site, path.basename(library)));
+
+  // The premises: Python started in the project imports its json.py; ldd runs the audit module.
+  execFileSync(HOST_PYTHON, ['-c', 'import json'], { cwd: box.project });
+  t.true(existsSync(ranJson));
+  execFileSync('ldd', [path.join(site, path.basename(library))]);
+  t.true(existsSync(ranAudit));
+  rmSync(ranJson);
+  rmSync(ranAudit);
+
+  const result = doctor(box, box.project, { PIPENV_FHS_SONAMES: 'libfhsdemo.so.1=fhsdemo' });
+  t.false(existsSync(ranJson), 'json.py ran');
+  t.false(existsSync(ranAudit), 'the audit module ran');
+  // And the checks still answer: ours is asked, the missing library still found.
+  t.is(check(result.report, 'manylinux').verdict, 'ok');
+  t.deepEqual(
+    check(result.report, 'native-libraries').data?.missing.map((m: { soname: string }) => m.soname),
+    ['libfhsdemo.so.1'],
+  );
+  t.is(check(result.report, 'native-libraries').data?.files, 2);
 });
 
 test('the soname table covers the manylinux libraries and the common extras, with valid attribute paths', (t) => {
