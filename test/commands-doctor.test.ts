@@ -259,6 +259,26 @@ test('doctor runs nothing the project holds: not a json.py beside the Pipfile, n
   t.is(check(result.report, 'native-libraries').data?.files, 2);
 });
 
+test("a wheel's own libraries are found through its RUNPATH, and what they need in turn is checked", (t) => {
+  const box = sandbox();
+  const venv = venvWithNativedemo(box, box.project);
+  const site = path.dirname(execFileSync('find', [venv, '-name', 'nativedemo*.so'], { encoding: 'utf8' }).trim());
+  // As auditwheel lays a wheel out: the extension finds its vendored library through $ORIGIN.
+  const build = tempDir();
+  const vendored = path.join(site, 'vendoring.libs');
+  mkdirSync(vendored);
+  const gcc = (...args: string[]) => execFileSync('gcc', ['-shared', '-fPIC', '-Wl,--no-as-needed', ...args], { cwd: build });
+  writeFileSync(path.join(build, 'x.c'), 'int x(void) { return 1; }\n');
+  gcc('-o', 'libabsent.so.7', '-Wl,-soname,libabsent.so.7', 'x.c');
+  gcc('-o', path.join(vendored, 'libvendored.so.1'), '-Wl,-soname,libvendored.so.1', 'x.c', '-L.', '-l:libabsent.so.7', '-lz');
+  gcc('-o', path.join(site, 'vendoring.cpython-311-x86_64-linux-gnu.so'), 'x.c', `-L${vendored}`, '-l:libvendored.so.1', '-Wl,--enable-new-dtags,-rpath,$ORIGIN/vendoring.libs');
+
+  const native = check(doctor(box, box.project, { PIPENV_FHS_PACKAGES: 'fhsdemo' }).report, 'native-libraries');
+  t.deepEqual(native.data?.missing, [
+    { soname: 'libabsent.so.7', neededBy: [path.relative(venv, path.join(site, 'vendoring.cpython-311-x86_64-linux-gnu.so'))], provider: 'unknown' },
+  ]);
+});
+
 test('the soname table covers the manylinux libraries and the common extras, with valid attribute paths', (t) => {
   for (const attr of tableAttributes()) t.notThrows(() => checkAttrPath(attr, 'table'), attr);
   const expect: [string, string][] = [
