@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { builtEnvironment, ensurePrivateDir, type EnvironmentPaths } from './cache';
 import { writeFileAtomic } from './files';
 import { ShimError } from './errors';
@@ -36,12 +37,14 @@ class Interrupted extends Error {}
  */
 export async function ensureBuilt(request: BuildRequest): Promise<string> {
   const progress = new Progress(request.quiet, request.verbose);
-  ensurePrivateDir(request.paths.dir);
+  ensurePrivateDir(request.paths.cache, request.paths.dir);
   const onWait = (pid: number) => progress.say(`waiting for the build of ${request.description} (pid ${pid})`);
   const result = withLock(request.paths.lock, onWait, async () => {
     // Whoever held the lock may have built it meanwhile.
     const done = builtEnvironment(request.paths);
     if (done && !request.force) return done;
+    // An out-link leading out of the store is no environment, and nix-build refuses to replace it.
+    if (!done) rmSync(request.paths.outLink, { force: true });
     writeFileAtomic(request.paths.expression, request.expression);
     const started = Date.now();
     progress.say(`building the FHS environment for ${request.description}`);

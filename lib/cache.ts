@@ -1,17 +1,29 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, realpathSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, lutimesSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createExclusive } from './files';
+import { cacheRoot, cacheRootAt, checkedRoot, makePrivateDir } from './user-dirs';
 
-/** `${PIPENV_FHS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pipenv-fhs}` */
+/**
+ * `${PIPENV_FHS_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/pipenv-fhs}`, refused
+ * when someone else could change it: it holds GC roots, expressions that get
+ * built and the records the front end runs.
+ */
 export function cacheDir(env: NodeJS.ProcessEnv): string {
-  if (env.PIPENV_FHS_CACHE_DIR) return env.PIPENV_FHS_CACHE_DIR;
-  return join(env.XDG_CACHE_HOME || join(env.HOME ?? '/', '.cache'), 'pipenv-fhs');
+  return checkedRoot(cacheRoot(env));
 }
 
-/** The cache holds GC roots and expressions that get built: nobody else may write there. */
-export function ensurePrivateDir(path: string): void {
-  mkdirSync(path, { recursive: true, mode: 0o700 });
+/** Make `path` in the cache `cache` as the user's alone (or find it so). */
+export function ensurePrivateDir(cache: string, path: string): void {
+  makePrivateDir(cacheRootAt(cache), path);
   if ((statSync(path).mode & 0o777) !== 0o700) chmodSync(path, 0o700);
+}
+
+/** The cache, made if need be, and where it keeps environments: its path, or one line on what keeps it from being used. */
+export function ensureCache(env: NodeJS.ProcessEnv): string {
+  const root = cacheRoot(env);
+  ensurePrivateDir(root.path, join(root.path, 'envs'));
+  return root.path;
 }
 
 export function hash(...parts: string[]): string {
@@ -19,6 +31,8 @@ export function hash(...parts: string[]): string {
 }
 
 export interface EnvironmentPaths {
+  /** The cache it is in. */
+  cache: string;
   dir: string;
   /** Its mtime is the environment's last use, for `pipenv-fhs gc`. */
   lastUse: string;
@@ -32,6 +46,7 @@ export interface EnvironmentPaths {
 export function environmentPaths(cache: string, key: string): EnvironmentPaths {
   const dir = join(cache, 'envs', key);
   return {
+    cache,
     dir,
     lastUse: join(dir, 'last-use'),
     expression: join(dir, 'env.nix'),
@@ -40,22 +55,35 @@ export function environmentPaths(cache: string, key: string): EnvironmentPaths {
   };
 }
 
-/** The environment's store path if its out-link resolves; a missing or dangling link gives undefined. */
+/** Where Nix keeps its store (NIX_STORE_DIR, as Nix reads it; else the usual place). */
+function storeDir(): string {
+  return process.env.NIX_STORE_DIR || '/nix/store';
+}
+
+/**
+ * The environment's store path if its out-link resolves to one; a missing or
+ * dangling link gives undefined, and so does one that leads anywhere but to
+ * a path in the Nix store: nothing else is an environment Nix built.
+ */
 export function builtEnvironment(paths: EnvironmentPaths): string | undefined {
   try {
-    return realpathSync(paths.outLink);
+    const target = realpathSync(paths.outLink);
+    return dirname(target) === realpathSync(storeDir()) ? target : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Note that the environment was used now: one utimes call on the cached path. */
+/** Note that the environment was used now: one utimes call on the cached path, links not followed. */
 export function recordUse(paths: EnvironmentPaths): void {
   const now = new Date();
   try {
-    utimesSync(paths.lastUse, now, now);
+    lutimesSync(paths.lastUse, now, now);
   } catch {
-    writeFileSync(paths.lastUse, '', { mode: 0o600 });
+    try {
+      createExclusive(paths.lastUse, '', 0o600);
+    } catch {
+      // Made meanwhile by another call: a use all the same.
+    }
   }
 }
-

@@ -4,6 +4,7 @@ import { ShimError } from './errors';
 import { checkAttrPath } from './expression';
 import { FLAKE_SCHEME, checkFlakeReference } from './nixpkgs';
 import { readToml } from './toml';
+import { checkedRoot, configRoot } from './user-dirs';
 
 export const PROJECT_CONFIG = 'pipenv-fhs.toml';
 
@@ -121,7 +122,7 @@ export function readConfigFile(path: string, scope: ConfigFile['scope']): Config
 }
 
 export function userConfigPath(env: NodeJS.ProcessEnv): string {
-  return join(env.XDG_CONFIG_HOME || join(env.HOME ?? '/', '.config'), 'pipenv-fhs', 'config.toml');
+  return join(checkedRoot(configRoot(env)), 'config.toml');
 }
 
 /** The user's file and the project's (beside its Pipfile), in that order; either may be missing. */

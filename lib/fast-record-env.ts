@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { PROJECT_CONFIG, userConfigPath } from './config';
 import type { EnvironmentPaths } from './cache';
 import { coreutilsProgram, readInfo } from './environments';
+import { ShimError } from './errors';
 import { ENV_NAME } from './expression';
 import { commonInputs, topLevel, writeRecord } from './fast-record';
 import type { Launch } from './launch';
@@ -12,13 +13,19 @@ import { trustDir } from './trust';
 import { interpreterEntries, venvLocation } from './venv';
 import { pipenvFindsVenv } from './venv-python';
 
+type Run = { environment: string; paths: EnvironmentPaths; pipenv: string; manylinux: string };
+
 /** FHS: the environment's launcher under a parent that hands signals on, as fhs-run.ts runInside does. */
-export function recordEnvironment(
-  launch: Launch,
-  env: NodeJS.ProcessEnv,
-  plan: Plan,
-  run: { environment: string; paths: EnvironmentPaths; pipenv: string; manylinux: string },
-): void {
+export function recordEnvironment(launch: Launch, env: NodeJS.ProcessEnv, plan: Plan, run: Run): void {
+  try {
+    record(launch, env, plan, run);
+  } catch (error) {
+    // A root of the user's files refused (user-dirs.ts) while listing the inputs: no record, no shortcut.
+    if (!(error instanceof ShimError)) throw error;
+  }
+}
+
+function record(launch: Launch, env: NodeJS.ProcessEnv, plan: Plan, run: Run): void {
   // A custom expression may import anything; `host` searches PATH; --python is
   // an argument, which the record does not compare: Node decides those every time.
   if (!topLevel(env) || plan.custom || plan.pipenv.value === 'host' || plan.python.source === '--python') return;

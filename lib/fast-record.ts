@@ -1,5 +1,6 @@
 import { lstatSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { cacheDir, ensurePrivateDir } from './cache';
 import { writeFileAtomic } from './files';
 import type { Launch } from './launch';
 import { firstOnPath } from './path-search';
@@ -67,7 +68,14 @@ fast_run() {
 ${run}}
 `;
   try {
-    writeFileAtomic(fast.record, text);
+    // Only where this call's own cache keeps records, in directories made as
+    // the user's alone: the front end sources what it finds there.
+    // (`.` or `..` in $PWD would lead the front end elsewhere than this check.)
+    const cache = resolve(cacheDir(env));
+    const record = resolve(fast.record);
+    if (record !== fast.record.replace(/\/{2,}/g, '/') || !record.startsWith(`${cache}/fast/`)) return;
+    ensurePrivateDir(cache, dirname(record));
+    writeFileAtomic(record, text);
   } catch {
     // No record, no shortcut: the next call takes the full path again.
   }

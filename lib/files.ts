@@ -1,12 +1,46 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 
-/** Write through a temporary file and a rename: readers see the old file or the new one, never half. */
-export function writeFileAtomic(path: string, text: string): void {
+/**
+ * Create `path` with this text, never an existing file nor through a link
+ * (O_EXCL also refuses a dangling one): a name planted in a directory someone
+ * else can write makes the write fail, not land elsewhere.
+ */
+export function createExclusive(path: string, text: string, mode: number): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A name beside `path` that nobody can guess in advance, for a file to be renamed onto it. */
+export function temporaryName(path: string): string {
+  return `${path}.pipenv-fhs-${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * Replace `path` in one step, so that no reader ever finds it missing or half
+ * written: `make` creates the new file (exclusively) under a temporary name,
+ * which is then renamed over it.
+ */
+export function replaceWith(path: string, make: (temporary: string) => void): void {
+  const temporary = temporaryName(path);
+  make(temporary);
+  try {
+    renameSync(temporary, path);
+  } catch (error) {
+    unlinkSync(temporary);
+    throw error;
+  }
+}
+
+/** Write through a new file and a rename: readers see the old file or the new one, never half. */
+export function writeFileAtomic(path: string, text: string, mode = 0o600): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, text, { mode: 0o600 });
-  renameSync(temporary, path);
+  replaceWith(path, (temporary) => createExclusive(temporary, text, mode));
 }
 
 export function readFileOrUndefined(path: string): string | undefined {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShimError } from './errors';
 import { resolutionChain } from './symlinks';
+import { configHome } from './user-dirs';
 
 /**
  * Flake references as Nix resolves them (libfetchers/registry.cc), without
@@ -22,7 +23,7 @@ interface Entry {
 /** The user's registry, then the system's (NixOS writes /etc/nix/registry.json; Nix honours NIX_CONF_DIR). */
 export function registryFiles(env: NodeJS.ProcessEnv): string[] {
   return [
-    join(env.XDG_CONFIG_HOME || join(env.HOME ?? '/', '.config'), 'nix', 'registry.json'),
+    join(configHome(env), 'nix', 'registry.json'),
     join(env.NIX_CONF_DIR || '/etc/nix', 'registry.json'),
   ];
 }

@@ -1,5 +1,6 @@
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, unlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createExclusive, temporaryName } from './files';
 import { procStat } from './proc';
 
 /** The lock file's text, `PID STARTTIME`, or undefined when there is none. */
@@ -39,11 +40,11 @@ function alive(text: string): boolean {
  * Create the lock with its content in one step (a link of a written file), so
  * that nobody ever sees it empty: an empty lock used to be taken for stale
  * after 50 ms, and a holder slow to write its PID lost the lock to a second
- * nix-build.
+ * nix-build. The written file is new, under a name nobody can plant a link at.
  */
 function create(path: string, text: string): boolean {
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, text, { mode: 0o600 });
+  const temporary = temporaryName(path);
+  createExclusive(temporary, text, 0o600);
   try {
     linkSync(temporary, path);
     return true;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { hash } from './cache';
 import { readFileOrUndefined, writeFileAtomic } from './files';
 import { ShimError } from './errors';
+import { allowRoot, checkedRoot } from './user-dirs';
 
 /**
  * Like `direnv allow`: a record per allowed file content, named by a hash of the
@@ -10,7 +11,7 @@ import { ShimError } from './errors';
  * a new allow; checking costs one stat.
  */
 export function trustDir(env: NodeJS.ProcessEnv): string {
-  return join(env.XDG_DATA_HOME || join(env.HOME ?? '/', '.local', 'share'), 'pipenv-fhs', 'allow');
+  return checkedRoot(allowRoot(env));
 }
 
 export interface Trusted {

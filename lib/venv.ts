@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ENV_NAME } from './expression';
+import { createExclusive, replaceWith } from './files';
 import { launchUnderParent, shQuote } from './sh';
 import type { Project } from './project';
 
@@ -168,13 +169,6 @@ function wrappedInterpreter(path: string): string | undefined {
   }
 }
 
-/** Replace `path` in one step, so that no caller ever finds it missing or half written. */
-function replaceWith(path: string, make: (temporary: string) => void): void {
-  const temporary = `${path}.pipenv-fhs-${process.pid}`;
-  make(temporary);
-  renameSync(temporary, path);
-}
-
 /**
  * Make the venv's interpreter links enter the environment. Links that point
  * inside bin/ (python3 -> python) reach a wrapper already and stay. A wrapper
@@ -201,7 +195,7 @@ export function wrapVenv(venv: string, target: WrapTarget): string[] {
     if (!interpreter) continue;
     const text = wrapperText(interpreter, target);
     if (readIfFile(entry) === text) continue;
-    replaceWith(entry, (temporary) => writeFileSync(temporary, text, { mode: 0o755 }));
+    replaceWith(entry, (temporary) => createExclusive(temporary, text, 0o755));
     written.push(entry);
   }
   return written;
