@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { ensureCache } from './cache';
 import { PROJECT_CONFIG, userConfigPath } from './config';
 import { ShimError } from './errors';
 import { ENV_NAME } from './expression';
@@ -55,6 +56,17 @@ function skipped(id: string, title: string, detail: string): Check {
 
 function firstLine(text: string): string {
   return text.trim().split('\n').filter(Boolean).pop() ?? '';
+}
+
+/** The cache, made if need be: what keeps it from being used (read-only, someone else's) is the environment's problem. */
+function cacheProblem(env: NodeJS.ProcessEnv): Check | undefined {
+  try {
+    ensureCache(env);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ShimError)) throw error;
+    return problem('environment', 'environment', error.message, 'make the cache writable by you alone, or set PIPENV_FHS_CACHE_DIR to a directory of your own');
+  }
 }
 
 function checkNixBuild(env: NodeJS.ProcessEnv): { check: Check; found: boolean } {
@@ -459,10 +471,13 @@ export async function diagnose(launch: Launch, env: NodeJS.ProcessEnv): Promise<
   // Unknown PIPENV_FHS_SONAMES entries are the caller's mistake: say so before anything runs.
   extraProviders(env);
 
+  const cache = cacheProblem(env);
+  if (cache) checks.push(cache);
+
   let plan: Plan | undefined;
   let environment: string | undefined;
   try {
-    plan = planEnvironment([], env);
+    if (!cache) plan = planEnvironment([], env);
   } catch (error) {
     if (!(error instanceof ShimError)) throw error;
     checks.push(problem('environment', 'environment', `cannot plan the environment: ${error.message}`, 'correct the setting the message names, then run doctor again'));
