@@ -25,6 +25,8 @@ export interface BuildRequest {
   refresh?: boolean;
   /** nixpkgs is a flake reference: evaluation needs the flakes feature. */
   flake?: boolean;
+  /** More options for nix-build: restricted evaluation for the project's code (plan.ts). */
+  evalOptions?: string[];
 }
 
 /** nix-build ended because the user pressed Ctrl-C: nothing to explain. */
@@ -64,6 +66,7 @@ function nixBuild(request: BuildRequest, progress: Progress): Promise<void> {
   const args = [request.paths.expression, '-o', request.paths.outLink];
   if (request.refresh) args.push('--option', 'tarball-ttl', '0');
   if (request.flake) args.push('--option', 'extra-experimental-features', 'nix-command flakes');
+  args.push(...(request.evalOptions ?? []));
   // stdout carries the store path only, and must never reach pipenv's stdout.
   const child = spawn(nixBuildPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const lines: string[] = [];

@@ -56,17 +56,23 @@ export interface ConfigFile {
   values: Values;
   text: string;
   /**
-   * The files holding code that `expression` and a `pipenv` path name: a project
-   * file's trust covers their content too (trust.ts), else an allowed
-   * `expression = "env.nix"` would run whatever a later `git pull` puts in env.nix.
+   * The paths holding code that `nixpkgs`, `expression` (Nix code: evaluated,
+   * with what it imports) and a `pipenv` path (a program) name: a project
+   * file's allow covers their content too (trust.ts, coverage.ts), else an
+   * allowed `expression = "env.nix"` would run whatever a later `git pull` puts
+   * in env.nix or in a file it imports.
    */
-  codeFiles: string[];
+  codeFiles: CodeFile[];
 }
 
-/** The file Nix or the kernel runs for a path value: itself, or a directory's default.nix. */
-function codeFile(path: unknown): string | undefined {
-  if (typeof path !== 'string' || !path.startsWith('/')) return undefined;
-  return statSync(path).isDirectory() ? join(path, 'default.nix') : path;
+export interface CodeFile {
+  path: string;
+  nix: boolean;
+}
+
+/** A path value (a flake reference, `env` or `host` is none) as code of this kind. */
+function codeFile(value: unknown, nix: boolean): CodeFile[] {
+  return typeof value === 'string' && value.startsWith('/') ? [{ path: value, nix }] : [];
 }
 
 function asString(value: unknown, where: string): string {
@@ -117,7 +123,7 @@ export function readConfigFile(path: string, scope: ConfigFile['scope']): Config
     }
     values[key] = KEYS[key as Key](value, dirname(path), `${path}: ${key}`);
   }
-  const codeFiles = [codeFile(values.expression), codeFile(values.pipenv)].filter((f): f is string => f !== undefined);
+  const codeFiles = [...codeFile(values.nixpkgs, true), ...codeFile(values.expression, true), ...codeFile(values.pipenv, false)];
   return { path, scope, values: values as Values, text: toml.text, codeFiles };
 }
 

@@ -44,7 +44,9 @@ function record(launch: Launch, env: NodeJS.ProcessEnv, plan: Plan, run: Run): v
     ...(plan.pipenv.value.startsWith('/') ? [plan.pipenv.value] : []),
     ...(project ? [join(project.dir, '.venv')] : []),
     userConfigPath(env),
-    ...plan.config.flatMap((file) => file.codeFiles),
+    ...plan.config.flatMap((file) => file.codeFiles.map((code) => code.path)),
+    // Everything an allow in use covers: an edit to any goes through Node, which refuses it.
+    ...plan.covered,
     trustDir(env),
     ...plan.nixpkgs.consulted,
     python3Record(plan.cache, plan.nixpkgs),

@@ -152,6 +152,7 @@ export async function buildEnvironment(
     force,
     refresh,
     flake: plan.nixpkgs.flake,
+    evalOptions: plan.evalOptions,
   }).catch((error) => {
     // Only here is it known which attribute is the Python: say which ones there are.
     if (!(error instanceof MissingAttribute) || error.attr !== plan.python.attr) throw error;

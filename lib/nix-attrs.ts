@@ -44,6 +44,7 @@ function evaluate<T>(nixpkgs: Nixpkgs, expression: string, env: NodeJS.ProcessEn
   if (!nixInstantiate) return undefined;
   const args = ['--eval', '--strict', '--json', '-E', expression];
   if (nixpkgs.flake) args.push('--option', 'extra-experimental-features', 'nix-command flakes');
+  args.push(...(nixpkgs.evalOptions ?? []));
   const result = spawnSync(nixInstantiate, args, { env, encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'pipe'] });
   if (result.status !== 0) return undefined;
   try {

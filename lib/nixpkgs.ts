@@ -15,6 +15,10 @@ export interface Nixpkgs {
   flake?: boolean;
   /** Files whose change could change what this resolves to (for the fast path's stat). */
   consulted: string[];
+  /** A path's real path: what the expression imports. */
+  path?: string;
+  /** Options every Nix evaluation of it takes: restricted evaluation when it is the project's (plan.ts). */
+  evalOptions?: string[];
 }
 
 /** Entries Nix itself takes for URLs rather than paths (EvalSettings::isPseudoUrl, flake:). */
@@ -97,6 +101,7 @@ function fromPath(path: string, source: string, looked: string[] = []): Nixpkgs 
     identity: commit ? `${real}@${commit}` : real,
     source,
     consulted: [...looked, ...resolutionChain(path), ...files],
+    path: real,
   };
 }
 
@@ -108,6 +113,24 @@ const FLAKE_REF = /^[a-z][a-z0-9+]*:[A-Za-z0-9._~:/?#[\]@!&'()*+,;=%-]+$/;
 export function checkFlakeReference(text: string, where: string): string {
   if (!FLAKE_REF.test(text)) throw new ShimError(`${where}: ${JSON.stringify(text)} is not a flake reference or a path`, 2);
   return text;
+}
+
+/**
+ * Whether what a flake reference fetches is fixed: it names a narHash (which
+ * Nix checks) or a commit (40 hex digits, as `github:o/r/REV` or `?rev=REV`).
+ */
+export function isPinned(reference: string): boolean {
+  return /[?&]narHash=/.test(reference) || /(?:^|[/:=])[0-9a-f]{40}(?=$|[?&#/])/.test(reference);
+}
+
+/**
+ * A value that resolved to a flake reference of its own text, and that
+ * reference unpinned: what Nix fetches for it may change at any time (a
+ * branch, a URL). A `flake:` name a local registry resolves is the user's
+ * choice, not the text's.
+ */
+export function isMoving(value: string, resolved: Nixpkgs): boolean {
+  return Boolean(resolved.flake) && resolved.identity === value && !isPinned(value);
 }
 
 /** A flake reference: fetched by Nix, keyed on its text (which, locked, holds the revision and hash). */

@@ -1,13 +1,16 @@
-import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { cacheDir, environmentPaths, hash, type EnvironmentPaths } from './cache';
 import { readFileOrUndefined, writeFileAtomic } from './files';
 import { checkValue, configValue, loadConfig, type ConfigFile } from './config';
+import { cover, type Coverage } from './coverage';
 import { generateExpression, packagesFromEnv, type ExtraPackage } from './expression';
-import { lockedReference, nixpkgsFrom, resolveNixpkgs, type Nixpkgs } from './nixpkgs';
+import { isMoving, lockedReference, nixpkgsFrom, resolveNixpkgs, type Nixpkgs } from './nixpkgs';
 import { ShimError } from './errors';
 import { findProject, type Project } from './project';
 import { choosePython, type PythonChoice } from './python';
-import { requireAllowed, type Trusted } from './trust';
+import { coverage, requireAllowed, type Trusted } from './trust';
 
 /** A single setting with where it came from. */
 export interface Setting<T> {
@@ -30,6 +33,13 @@ export interface Plan {
   wrapVenv: Setting<boolean>;
   /** Files whose exact content the environment depends on beyond the expression (custom, flake.lock). */
   inputs: string[];
+  /** Every path an allow in use covers (trust.ts): the fast path watches them all. */
+  covered: string[];
+  /**
+   * nix-build's options: restricted evaluation confined to the allowed paths
+   * when any Nix code of the project's is evaluated, else none.
+   */
+  evalOptions: string[];
   expression: string;
   key: string;
   cache: string;
@@ -82,14 +92,14 @@ function setting(
   key: 'nixpkgs' | 'pipenv' | 'expression',
   needsTrust: (value: string) => boolean,
   trust: TrustCheck,
-): Setting<string> | undefined {
+): (Setting<string> & { project?: boolean }) | undefined {
   const fromEnv = env[variable];
   if (fromEnv) return { value: checkValue(key, fromEnv, variable), source: variable };
   const found = configValue(config, key);
   if (!found) return undefined;
   const value = String(found.value);
   if (found.file.scope === 'project' && needsTrust(value)) trust(env, found.file, key);
-  return { value, source: found.file.path };
+  return { value, source: found.file.path, project: found.file.scope === 'project' };
 }
 
 const SWITCH: Record<string, boolean> = { '1': true, on: true, true: true, yes: true, '0': false, off: false, false: false, no: false };
@@ -107,18 +117,56 @@ function chooseWrapVenv(env: NodeJS.ProcessEnv, config: ConfigFile[]): Setting<b
   return found ? { value: found.value, source: found.file.path } : { value: true, source: 'default' };
 }
 
+/**
+ * A flake reference the project chose must fix what Nix fetches: an allow
+ * cannot cover what a branch or a URL will hold tomorrow.
+ */
+export function requirePinned(value: string, nixpkgs: Nixpkgs, where: string): Nixpkgs {
+  if (isMoving(value, nixpkgs)) {
+    throw new ShimError(
+      `${where} ${JSON.stringify(value)} is not pinned (no rev or narHash): what Nix fetches for it can change without a new allow; pin it (nix flake lock writes both) or name a path`,
+    );
+  }
+  return nixpkgs;
+}
+
 /** nixpkgs: setting, else the project's flake.lock (allowed, like a setting), else NIX_PATH. */
 function chooseNixpkgs(env: NodeJS.ProcessEnv, config: ConfigFile[], project: Project | undefined, trust: TrustCheck): Nixpkgs {
   const chosen = setting(env, 'PIPENV_FHS_NIXPKGS', config, 'nixpkgs', () => true, trust);
-  if (chosen) return nixpkgsFrom(chosen.value, chosen.source, env);
+  if (chosen) {
+    const nixpkgs = nixpkgsFrom(chosen.value, chosen.source, env);
+    return chosen.project ? requirePinned(chosen.value, nixpkgs, `${chosen.source}: nixpkgs`) : nixpkgs;
+  }
   const lockPath = project && join(project.dir, 'flake.lock');
   const lockText = lockPath && readFileOrUndefined(lockPath);
   const reference = lockText ? lockedReference(lockText, lockPath) : undefined;
   if (reference) {
     trust(env, { path: lockPath!, text: lockText! } satisfies Trusted, 'the nixpkgs input');
-    return nixpkgsFrom(reference, lockPath!, env);
+    return requirePinned(reference, nixpkgsFrom(reference, lockPath!, env), `${lockPath}: nixpkgs`);
   }
   return resolveNixpkgs(env);
+}
+
+/** A path as Nix's restricted evaluation sees it: its real path, as far as it exists yet. */
+function resolvedAsFarAsItExists(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(resolvedAsFarAsItExists(parent), basename(path));
+  }
+}
+
+/**
+ * Restricted evaluation (Nix's `restrict-eval`): Nix reads only the paths on
+ * its search path, here each path an allow covers (as written and as
+ * resolved), the user's own nixpkgs and expression with what they name, and
+ * the generated expression; a read of anything else, and any fetch of a URL
+ * during evaluation, fails. `builtins.getEnv` gives "" under it.
+ */
+function restrictedOptions(allowed: Iterable<string>): string[] {
+  const entries = [...new Set(allowed)].flatMap((path, i) => ['-I', `pipenv-fhs-allowed-${i}=${path}`]);
+  return ['--option', 'restrict-eval', 'true', ...entries];
 }
 
 export function planEnvironment(
@@ -129,6 +177,12 @@ export function planEnvironment(
 ): Plan {
   const project = findProject(env, cwd);
   const config = loadConfig(env, project?.dir);
+  // The project's files whose values are used and run code: whether Nix evaluates what they name.
+  const trusted = new Map<Trusted, boolean>();
+  const check: TrustCheck = (env, file, what) => {
+    trust(env, file, what);
+    trusted.set(file, (trusted.get(file) ?? false) || what !== 'pipenv');
+  };
   const configuredPython = configValue(config, 'python');
   const choice = choosePython(
     args,
@@ -141,12 +195,11 @@ export function planEnvironment(
     ...config.flatMap((file) => (file.values.packages ?? []).map((attr) => ({ attr, source: file.path }))),
     ...packagesFromEnv(env),
   ]);
-  const nixpkgs = chooseNixpkgs(env, config, project, trust);
-  const pipenv = setting(env, 'PIPENV_FHS_PIPENV', config, 'pipenv', (v) => v.startsWith('/'), trust) ?? {
-    value: 'env',
-    source: 'default',
-  };
-  const custom = setting(env, 'PIPENV_FHS_EXPRESSION', config, 'expression', () => true, trust);
+  let nixpkgs = chooseNixpkgs(env, config, project, check);
+  const pipenvSetting = setting(env, 'PIPENV_FHS_PIPENV', config, 'pipenv', (v) => v.startsWith('/'), check);
+  const pipenv = pipenvSetting ? { value: pipenvSetting.value, source: pipenvSetting.source } : { value: 'env', source: 'default' };
+  const customSetting = setting(env, 'PIPENV_FHS_EXPRESSION', config, 'expression', () => true, check);
+  const custom = customSetting && { value: customSetting.value, source: customSetting.source };
   const wrapVenv = chooseWrapVenv(env, config);
   const cache = cacheDir(env);
   const python = { ...choice, attr: pythonAttr(choice, cache, nixpkgs) };
@@ -157,7 +210,43 @@ export function planEnvironment(
     custom: custom?.value,
   });
   const inputs = custom ? [custom.value] : [];
-  const key = hash(expression, nixpkgs.identity, ...inputs.map((file) => readFileOrUndefined(file) ?? ''));
+  const paths = (key: string) => environmentPaths(cache, key);
+  const covered = new Map<Trusted, Coverage>();
+  for (const file of trusted.keys()) {
+    try {
+      covered.set(file, coverage(env, file));
+    } catch (error) {
+      // Too large to check: only `status` gets here, having noted the refusal.
+      if (!(error instanceof ShimError)) throw error;
+    }
+  }
+  const evaluated = [...trusted].filter(([, nix]) => nix).map(([file]) => covered.get(file));
+  const restricted = evaluated.length > 0;
+  const home = env.HOME || homedir();
+  // What the environment is made of: the covered content too, so an allowed edit builds anew.
+  const key = hash(
+    expression,
+    nixpkgs.identity,
+    ...inputs.map((file) => readFileOrUndefined(file) ?? ''),
+    ...(restricted ? ['restrict-eval', ...evaluated.flatMap((c) => c?.manifest.flat() ?? [])] : []),
+  );
+  let evalOptions: string[] = [];
+  if (restricted) {
+    // The user's own Nix code (NIX_PATH's nixpkgs, their expression) is let be read, unchecked.
+    const projectFile = config.find((file) => file.scope === 'project')?.path;
+    const own = [
+      ...(nixpkgs.path && nixpkgs.source !== projectFile ? [{ path: nixpkgs.path, nix: true }] : []),
+      ...(custom && !customSetting?.project ? [{ path: custom.value, nix: true }] : []),
+    ];
+    const expressionFile = paths(key).expression;
+    evalOptions = restrictedOptions([
+      ...evaluated.flatMap((c) => c?.allowed ?? []),
+      ...cover(own, { hash: false, home }).allowed,
+      expressionFile,
+      resolvedAsFarAsItExists(expressionFile),
+    ]);
+    nixpkgs = { ...nixpkgs, evalOptions };
+  }
   return {
     project,
     config,
@@ -168,9 +257,11 @@ export function planEnvironment(
     custom,
     wrapVenv,
     inputs,
+    covered: [...covered.values()].flatMap((c) => c.manifest.map(([path]) => path)),
+    evalOptions,
     expression,
     key,
     cache,
-    paths: environmentPaths(cache, key),
+    paths: paths(key),
   };
 }

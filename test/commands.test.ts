@@ -103,7 +103,10 @@ test('status with a project file that needs an allow: every other field still, a
   const env = box.env({ PIPENV_FHS_NIXPKGS: undefined });
   const refused = pipenvFhs(['status', '--json'], { cwd: box.project, env });
   t.is(refused.status, 1);
-  t.deepEqual(lines(refused.stderr), [`pipenv-fhs: ${file} sets nixpkgs, which runs code of the project's choosing: review it, then run \`pipenv-fhs allow\``]);
+  // What to review: the nixpkgs, and the files its Nix code names (trust.ts).
+  const fhsdemo = path.join(path.dirname(FIXTURE_NIXPKGS), 'fhsdemo');
+  const review = [FIXTURE_NIXPKGS, `${fhsdemo}/fhsdemo.c`, `${fhsdemo}/fhsdemo.h`].join(', ');
+  t.deepEqual(lines(refused.stderr), [`pipenv-fhs: ${file} sets nixpkgs, which runs code of the project's choosing: review it and ${review}, then run \`pipenv-fhs allow\``]);
   const report = JSON.parse(refused.stdout) as Record<string, Entry>;
   t.deepEqual(report.allow, { value: 'needed', source: `${file} (nixpkgs): review, then run pipenv-fhs allow` });
   t.deepEqual(report.nixpkgs, { value: FIXTURE_NIXPKGS, source: file });

@@ -1,6 +1,7 @@
 // Trust (issue 5): values in a project's pipenv-fhs.toml or flake.lock that run
 // code of the project's choosing are used only after `pipenv-fhs allow`
-// recorded that exact content; any edit needs a new allow. Refusals are one
+// recorded that exact content, with every file Nix reads for them (issue 14:
+// config-trust-coverage.test.ts); any edit needs a new allow. Refusals are one
 // line naming the file and what to run, with nothing started.
 import test from 'ava';
 import { appendFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import path from 'node:path';
 import {
   type Sandbox,
   FIXTURE_NIXPKGS,
+  ROOT,
   allow,
   cacheEntries,
   customExpression,
@@ -66,7 +68,12 @@ test('a project nixpkgs path: refused, allowed, refused again after an edit, all
   t.false(existsSync(path.join(sb.data, 'pipenv-fhs', 'allow')));
 
   const allowed = await allow(sb);
-  t.is(oneLine(allowed.stderr), `pipenv-fhs: allowed ${sb.projectFile}`);
+  // The allow covers what Nix reads for it too: the directory, and what its default.nix names.
+  const fhsdemo = path.join(ROOT, 'fixtures', 'fhsdemo');
+  t.is(
+    oneLine(allowed.stderr),
+    `pipenv-fhs: allowed ${sb.projectFile} and ${np}, ${FIXTURE_NIXPKGS}, ${fhsdemo}/fhsdemo.c, ${fhsdemo}/fhsdemo.h`,
+  );
   t.is(allowed.stdout, '');
   t.is(readdirSync(path.join(sb.data, 'pipenv-fhs', 'allow')).length, 1);
   t.is(importedNixpkgs(await expr(sb)), np);
@@ -122,7 +129,7 @@ test('a project expression: refused until allowed; the allow covers the expressi
   const refused = await fhs(sb, ['run', 'sh', '-c', 'echo $MARKER']);
   t.is(
     oneLine(refused.stderr),
-    `pipenv-fhs: ${sb.projectFile} sets expression, which runs code of the project's choosing: review it and ${file}, then run \`pipenv-fhs allow\``,
+    `pipenv-fhs: ${file} changed since ${sb.projectFile} was allowed: it is code of the project's choosing (expression); review it, then run \`pipenv-fhs allow\``,
   );
   await allow(sb);
   t.is((await fhs(sb, ['run', 'sh', '-c', 'echo $MARKER'])).stdout, 'two\n');
@@ -207,12 +214,12 @@ test('allow: nothing to allow without a project file or lock; records live under
   const extra = await fhs(sb, ['allow', 'now']);
   t.not(extra.status, 0);
 
-  projectConfig(sb, 'nixpkgs = "/nix"\n');
+  projectConfig(sb, `nixpkgs = ${JSON.stringify(FIXTURE_NIXPKGS)}\n`);
   // From a subdirectory, the project's file is the one allowed.
   const sub = path.join(sb.project, 'src');
   write(path.join(sub, 'x.py'), '');
   const allowed = await fhs(sb, ['allow'], { cwd: sub });
-  t.is(oneLine(allowed.stderr), `pipenv-fhs: allowed ${sb.projectFile}`);
+  t.true(oneLine(allowed.stderr).startsWith(`pipenv-fhs: allowed ${sb.projectFile} and ${FIXTURE_NIXPKGS}, `), allowed.stderr);
   t.is(readdirSync(path.join(sb.data, 'pipenv-fhs', 'allow')).length, 1);
   // Another user (another XDG_DATA_HOME) has not allowed it.
   const other = await fhs(sb, ['expr'], { env: { XDG_DATA_HOME: path.join(sb.root, 'other-data') } });
