@@ -23,19 +23,14 @@
 // contents are compared just before Nix starts: a file changed in between
 // (milliseconds) is not caught.
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { hash } from './cache';
 import { cover, type Coverage } from './coverage';
 import { readFileOrUndefined, writeFileAtomic } from './files';
 import { ShimError } from './errors';
-import { allowRoot, checkedRoot } from './user-dirs';
+import { allowRoot, checkedRoot, homeDir } from './user-dirs';
 
-/**
- * Like `direnv allow`: a record per allowed file content, named by a hash of the
- * file's real path and its exact text. Any edit gives another name, so it needs
- * a new allow; checking costs one stat.
- */
+/** Where the records are (like `direnv allow`'s), once its way up is checked (user-dirs.ts). */
 export function trustDir(env: NodeJS.ProcessEnv): string {
   return checkedRoot(allowRoot(env));
 }
@@ -54,7 +49,7 @@ const coverages = new WeakMap<Trusted, Coverage>();
 export function coverage(env: NodeJS.ProcessEnv, file: Trusted): Coverage {
   let found = coverages.get(file);
   if (!found) {
-    found = cover(file.codeFiles ?? [], { hash: true, home: env.HOME || homedir() });
+    found = cover(file.codeFiles ?? [], { hash: true, home: homeDir(env) });
     coverages.set(file, found);
   }
   return found;
