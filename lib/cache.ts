@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { chmodSync, lutimesSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createExclusive } from './files';
@@ -24,10 +23,6 @@ export function ensureCache(env: NodeJS.ProcessEnv): string {
   const root = cacheRoot(env);
   ensurePrivateDir(root.path, join(root.path, 'envs'));
   return root.path;
-}
-
-export function hash(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
 }
 
 export interface EnvironmentPaths {

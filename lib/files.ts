@@ -1,5 +1,4 @@
 import { closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 
 /**
@@ -16,9 +15,14 @@ export function createExclusive(path: string, text: string, mode: number): void 
   }
 }
 
-/** A name beside `path` that nobody can guess in advance, for a file to be renamed onto it. */
+/**
+ * A name beside `path` that nobody can guess in advance, for a file to be
+ * renamed onto it. Math.random, not node:crypto: loading crypto costs the
+ * passthrough path a millisecond, and the exclusive create is what stops a
+ * planted name; the guess only spares a failed call.
+ */
 export function temporaryName(path: string): string {
-  return `${path}.pipenv-fhs-${randomBytes(8).toString('hex')}`;
+  return `${path}.pipenv-fhs-${process.pid}-${Math.random().toString(36).slice(2)}`;
 }
 
 /**

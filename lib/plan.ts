@@ -1,7 +1,8 @@
 import { realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { cacheDir, environmentPaths, hash, type EnvironmentPaths } from './cache';
+import { cacheDir, environmentPaths, type EnvironmentPaths } from './cache';
+import { hash } from './hash';
 import { readFileOrUndefined, writeFileAtomic } from './files';
 import { checkValue, configValue, loadConfig, type ConfigFile } from './config';
 import { cover, type Coverage } from './coverage';

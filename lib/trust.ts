@@ -24,7 +24,7 @@
 // (milliseconds) is not caught.
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { hash } from './cache';
+import { hash } from './hash';
 import { cover, type Coverage } from './coverage';
 import { readFileOrUndefined, writeFileAtomic } from './files';
 import { ShimError } from './errors';
