@@ -120,7 +120,8 @@ export function makePrivateDir(root: Root, dir = root.path): void {
   } catch (error) {
     const { code, path } = error as NodeJS.ErrnoException;
     if (!code) throw error;
-    throw new ShimError(`cannot create ${path ?? dir} (${code}): ${root.what}, ${root.path}, is not writable (${root.variable} moves it)`);
+    const why = code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'is not writable' : 'cannot be made there';
+    throw new ShimError(`cannot create ${path ?? dir} (${code}): ${root.what}, ${root.path}, ${why} (${root.variable} moves it)`);
   }
   checkRoot(root, dir);
 }

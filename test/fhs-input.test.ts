@@ -41,7 +41,7 @@ const cases: Case[] = [
     // Even root cannot make a directory below a regular file: the cache is unusable.
     title: 'a cache directory that cannot be made (names the path, no internal error)',
     env: { PIPENV_FHS_CACHE_DIR: '/etc/hostname/pipenv-fhs' },
-    names: /^pipenv-fhs: cannot mkdir \/etc\/hostname\/pipenv-fhs\/envs\/\w+: ENOTDIR$/,
+    names: /^pipenv-fhs: cannot create \/etc\/hostname\/pipenv-fhs\/envs\/\w+ \(ENOTDIR\): the cache, \/etc\/hostname\/pipenv-fhs, cannot be made there \(PIPENV_FHS_CACHE_DIR moves it\)$/,
   },
 ];
 
