@@ -17,6 +17,7 @@ import { noteDefaultPython, planEnvironment, type Plan } from './plan';
 import { noSuchPython } from './python';
 import { triedBefore } from './reentry';
 import { findProject } from './project';
+import { othersWhoCanWrite } from './user-dirs';
 import { venvExists, venvLocation, wrapVenv, type WrapTarget } from './venv';
 import { remakeCommand, venvOrigin, withEnvironmentPython } from './venv-python';
 
@@ -60,13 +61,13 @@ export function manylinuxDir(launch: Launch): string {
   const cache = join(dir, '__pycache__');
   const paths = [dir, join(dir, '_manylinux.py')];
   if (lstatSync(cache, { throwIfNoEntry: false })) paths.push(cache, ...readdirOrEmpty(cache).map((name) => join(cache, name)));
-  const uid = process.getuid?.();
   for (const path of paths) {
     const stat = lstatSync(path, { throwIfNoEntry: false });
     if (!stat) throw new ShimError(`${path} is missing: reinstall pipenv-fhs`);
     if (stat.isSymbolicLink()) throw new ShimError(`${path} is a symbolic link: refusing to use it`);
-    if (stat.uid !== 0 && stat.uid !== uid) throw new ShimError(`${path} belongs to uid ${stat.uid}, neither you nor root: refusing to use it`);
-    if (stat.mode & 0o022) throw new ShimError(`${path} is writable by others than its owner: refusing to use it`);
+    const who = othersWhoCanWrite(stat);
+    if (who === 'owner') throw new ShimError(`${path} belongs to uid ${stat.uid}, neither you nor root: refusing to use it`);
+    if (who) throw new ShimError(`${path} is writable by others than its owner: refusing to use it`);
   }
   return dir;
 }

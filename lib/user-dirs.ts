@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, type Stats } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { ShimError } from './errors';
@@ -54,20 +54,28 @@ export function cacheRoot(env: NodeJS.ProcessEnv): Root {
   return cacheRootAt(set || join(cacheHome(env), 'pipenv-fhs'));
 }
 
-const me = () => process.geteuid?.() ?? 0;
+/**
+ * Who besides the user could change this file or directory, if anyone: its
+ * owner when that is neither the user nor root, else the group or others
+ * when its mode lets them write. The rule for everything pipenv-fhs runs,
+ * sources or keeps its roots in.
+ */
+export function othersWhoCanWrite(stat: Stats): 'owner' | 'group' | 'others' | undefined {
+  if (stat.uid !== (process.geteuid?.() ?? 0) && stat.uid !== 0) return 'owner';
+  if (stat.mode & 0o002) return 'others';
+  return stat.mode & 0o020 ? 'group' : undefined;
+}
 
 /**
  * What is wrong with `dir` as a link in the chain to the user's files, if
- * anything. Owned by the user or root and writable by no one else; an
- * ancestor owned by root may be writable by all if sticky (/tmp), where
- * nobody can rename or remove another's entries.
+ * anything. An ancestor owned by root may be writable by all if sticky
+ * (/tmp), where nobody can rename or remove another's entries.
  */
 function fault(dir: string, ancestor: boolean): string | undefined {
   const stat = lstatSync(dir);
-  if (stat.uid !== me() && stat.uid !== 0) return `${dir} is owned by uid ${stat.uid}, not by you`;
-  if (!(stat.mode & 0o022)) return undefined;
-  if (ancestor && stat.uid === 0 && stat.mode & 0o1000) return undefined;
-  return `${dir} is writable by ${stat.mode & 0o002 ? 'others' : 'its group'}`;
+  const who = othersWhoCanWrite(stat);
+  if (!who || (ancestor && who !== 'owner' && stat.uid === 0 && stat.mode & 0o1000)) return undefined;
+  return who === 'owner' ? `${dir} is owned by uid ${stat.uid}, not by you` : `${dir} is writable by ${who === 'others' ? 'others' : 'its group'}`;
 }
 
 /**
@@ -88,14 +96,7 @@ export function checkRoot(root: Root, path = root.path): void {
     }
   }
   const last = chain[chain.length - 1];
-  const exists = (() => {
-    try {
-      return lstatSync(last).isDirectory();
-    } catch {
-      return false;
-    }
-  })();
-  if (exists) dirs.add(last);
+  if (lstatSync(last, { throwIfNoEntry: false })?.isDirectory()) dirs.add(last);
   const inside = within[within.length - 1];
   for (const dir of dirs) {
     const problem = fault(dir, !(dir === inside || dir.startsWith(`${inside}/`)));
