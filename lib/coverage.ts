@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ShimError } from './errors';
+import { realpathOrUndefined } from './files';
 
 /**
  * What Nix may read when it evaluates a project's code, found without running
@@ -163,20 +164,12 @@ function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function realOrUndefined(path: string): string | undefined {
-  try {
-    return realpathSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Where a literal leads from a file: relative ones from its directory as named and as resolved (Nix uses either). */
 function resolveLiteral(literal: string, file: string, home: string): string[] {
   const trimmed = literal.length > 1 ? literal.replace(/\/$/, '') : literal;
   if (trimmed.startsWith('/')) return [resolve(trimmed)];
   if (trimmed.startsWith('~/')) return [resolve(home, trimmed.slice(2))];
-  const bases = new Set([dirname(file), dirname(realOrUndefined(file) ?? file)]);
+  const bases = new Set([dirname(file), dirname(realpathOrUndefined(file) ?? file)]);
   return [...bases].map((base) => resolve(base, trimmed));
 }
 
@@ -204,7 +197,7 @@ export function cover(roots: Root[], options: { hash: boolean; home: string }): 
 
   const allow = (path: string) => {
     allowed.add(path);
-    const real = realOrUndefined(path);
+    const real = realpathOrUndefined(path);
     if (real) allowed.add(real);
   };
 
@@ -222,7 +215,7 @@ export function cover(roots: Root[], options: { hash: boolean; home: string }): 
     }
     if (item.named) allow(path);
     if (options.hash && ++files > MAX_FILES) throw new TooLarge(item.origin);
-    const real = realOrUndefined(path);
+    const real = realpathOrUndefined(path);
     if (real?.startsWith(STORE)) {
       // Content-addressed: its store path says all. Nix may read its closure.
       manifest.set(path, `store:${real}`);

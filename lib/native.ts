@@ -1,6 +1,6 @@
-import { realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { elfDynamic, type DynamicSection } from './elf';
+import { realpathOrUndefined } from './files';
 import { captureInside, type Inside } from './inside';
 
 /**
@@ -96,14 +96,6 @@ function findLibrary(soname: string, from: string, dynamic: DynamicSection, libr
   return undefined;
 }
 
-function realOrSelf(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
-
 /** soname → the files that need it (directly or through another library), as `ldd` reports them. */
 export function unresolvedLibraries(inside: Inside, files: string[]): Map<string, string[]> {
   const missing = new Map<string, string[]>();
@@ -112,14 +104,14 @@ export function unresolvedLibraries(inside: Inside, files: string[]): Map<string
   for (const file of files) {
     const top = elfDynamic(file);
     if (!top) continue;
-    const pending: Array<{ path: string; dynamic: DynamicSection }> = [{ path: realOrSelf(file), dynamic: top }];
+    const pending: Array<{ path: string; dynamic: DynamicSection }> = [{ path: realpathOrUndefined(file) ?? file, dynamic: top }];
     const seen = new Set<string>();
     for (let next = pending.pop(); next; next = pending.pop()) {
       for (const soname of next.dynamic.needed) {
         if (seen.has(soname)) continue;
         seen.add(soname);
         const found = soname.includes('/') ? undefined : findLibrary(soname, next.path, next.dynamic, libraries);
-        if (found) pending.push({ path: realOrSelf(found.path), dynamic: found.dynamic });
+        if (found) pending.push({ path: realpathOrUndefined(found.path) ?? found.path, dynamic: found.dynamic });
         else if (!soname.includes('/')) missing.set(soname, [...(missing.get(soname) ?? []), file]);
       }
     }

@@ -1,5 +1,6 @@
-import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { realpathOrUndefined } from './files';
 
 /**
  * What doctor reads from a venv (venv.ts finds it): pyvenv.cfg, the
@@ -28,14 +29,6 @@ export function readPyvenvCfg(venv: string): Map<string, string> | undefined {
     if (match) values.set(match[1].toLowerCase(), match[2]);
   }
   return values;
-}
-
-function realpathOrUndefined(path: string): string | undefined {
-  try {
-    return realpathSync(path);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
