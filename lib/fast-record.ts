@@ -1,11 +1,12 @@
 import { lstatSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { cacheDir, ensurePrivateDir } from './cache';
+import { ensurePrivateDir } from './cache';
 import { writeFileAtomic } from './files';
 import type { Launch } from './launch';
 import { firstOnPath } from './path-search';
 import { shQuote } from './sh';
 import { resolutionChain } from './symlinks';
+import { cacheRoot } from './user-dirs';
 
 /**
  * The fast path. The Node CLI, having done the full work of a call, leaves a
@@ -71,7 +72,8 @@ ${run}}
     // Only where this call's own cache keeps records, in directories made as
     // the user's alone: the front end sources what it finds there.
     // (`.` or `..` in $PWD would lead the front end elsewhere than this check.)
-    const cache = resolve(cacheDir(env));
+    // ensurePrivateDir checks the cache's whole way up, as cacheDir would.
+    const cache = resolve(cacheRoot(env).path);
     const record = resolve(fast.record);
     if (record !== fast.record.replace(/\/{2,}/g, '/') || !record.startsWith(`${cache}/fast/`)) return;
     ensurePrivateDir(cache, dirname(record));

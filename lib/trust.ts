@@ -97,9 +97,10 @@ function changedSince(env: NodeJS.ProcessEnv, file: Trusted): string | undefined
   let last: Allowed | undefined;
   let newest = -1;
   try {
-    for (const name of readdirSync(trustDir(env))) {
+    const dir = trustDir(env);
+    for (const name of readdirSync(dir)) {
       if (!name.startsWith(start)) continue;
-      const path = join(trustDir(env), name);
+      const path = join(dir, name);
       const time = statSync(path).mtimeMs;
       if (time <= newest) continue;
       let allowed: Allowed | undefined;
