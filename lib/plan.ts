@@ -1,5 +1,4 @@
 import { realpathSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { cacheDir, environmentPaths, type EnvironmentPaths } from './cache';
 import { hash } from './hash';
@@ -12,6 +11,7 @@ import { ShimError } from './errors';
 import { findProject, type Project } from './project';
 import { choosePython, type PythonChoice } from './python';
 import { coverage, requireAllowed, type Trusted } from './trust';
+import { homeDir } from './user-dirs';
 
 /** A single setting with where it came from. */
 export interface Setting<T> {
@@ -223,7 +223,6 @@ export function planEnvironment(
   }
   const evaluated = [...trusted].filter(([, nix]) => nix).map(([file]) => covered.get(file));
   const restricted = evaluated.length > 0;
-  const home = env.HOME || homedir();
   // What the environment is made of: the covered content too, so an allowed edit builds anew.
   const key = hash(
     expression,
@@ -242,7 +241,7 @@ export function planEnvironment(
     const expressionFile = paths(key).expression;
     evalOptions = restrictedOptions([
       ...evaluated.flatMap((c) => c?.allowed ?? []),
-      ...cover(own, { hash: false, home }).allowed,
+      ...cover(own, { hash: false, home: homeDir(env) }).allowed,
       expressionFile,
       resolvedAsFarAsItExists(expressionFile),
     ]);
