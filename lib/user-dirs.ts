@@ -96,7 +96,11 @@ export function checkRoot(root: Root, path = root.path): void {
     }
   }
   const last = chain[chain.length - 1];
-  if (lstatSync(last, { throwIfNoEntry: false })?.isDirectory()) dirs.add(last);
+  try {
+    if (lstatSync(last).isDirectory()) dirs.add(last);
+  } catch {
+    // Missing, or under a file (ENOTDIR): judged by the directories that would hold it.
+  }
   const inside = within[within.length - 1];
   for (const dir of dirs) {
     const problem = fault(dir, !(dir === inside || dir.startsWith(`${inside}/`)));
