@@ -16,8 +16,13 @@ const DT_STRTAB = 5;
 const DT_RPATH = 15;
 const DT_RUNPATH = 29;
 
-/** Bytes [offset, offset + length) of an open file. */
-function readAt(fd: number, offset: number, length: number): Buffer {
+/**
+ * Bytes [offset, offset + length) of an open file of `size` bytes: never more
+ * than the file holds, whatever sizes its headers claim (a planted file may
+ * claim gigabytes).
+ */
+function readAt(fd: number, size: number, offset: number, length: number): Buffer {
+  length = Math.max(0, Math.min(length, size - offset));
   const buffer = Buffer.alloc(length);
   const read = readSync(fd, buffer, 0, length, offset);
   return buffer.subarray(0, read);
@@ -32,6 +37,8 @@ interface Segment {
 
 interface ElfFile {
   fd: number;
+  /** Bytes of the file, as readAt takes them. */
+  read: (offset: number, length: number) => Buffer;
   is64: boolean;
   /** e_machine: a loader skips a library built for another machine or class. */
   machine: number;
@@ -50,14 +57,16 @@ function openElf(path: string): ElfFile | undefined {
     return undefined;
   }
   try {
-    if (!fstatSync(fd).isFile()) throw new Error('not a regular file');
-    const header = readAt(fd, 0, 64);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new Error('not a regular file');
+    const read = (offset: number, length: number) => readAt(fd, stat.size, offset, length);
+    const header = read(0, 64);
     if (header.length < 52 || header.readUInt32BE(0) !== 0x7f454c46 || header[5] !== 1) throw new Error('not little-endian ELF');
     const is64 = header[4] === 2;
     const phoff = is64 ? Number(header.readBigUInt64LE(0x20)) : header.readUInt32LE(0x1c);
     const phentsize = header.readUInt16LE(is64 ? 0x36 : 0x2a);
     const phnum = header.readUInt16LE(is64 ? 0x38 : 0x2c);
-    const table = readAt(fd, phoff, phentsize * phnum);
+    const table = read(phoff, phentsize * phnum);
     const segments: Segment[] = [];
     for (let i = 0; i < phnum && (i + 1) * phentsize <= table.length; i++) {
       const entry = table.subarray(i * phentsize);
@@ -67,7 +76,7 @@ function openElf(path: string): ElfFile | undefined {
           : { type: entry.readUInt32LE(0), offset: entry.readUInt32LE(0x04), vaddr: entry.readUInt32LE(0x08), filesz: entry.readUInt32LE(0x10) },
       );
     }
-    return { fd, is64, machine: header.readUInt16LE(0x12), segments };
+    return { fd, read, is64, machine: header.readUInt16LE(0x12), segments };
   } catch {
     closeSync(fd);
     return undefined;
@@ -90,9 +99,9 @@ function withElf<T>(path: string, read: (elf: ElfFile) => T): T | undefined {
  * Undefined for a file that is not a little-endian ELF with one.
  */
 export function elfInterpreter(path: string): string | undefined {
-  return withElf(path, ({ fd, segments }) => {
+  return withElf(path, ({ read, segments }) => {
     const interp = segments.find((segment) => segment.type === PT_INTERP);
-    return interp && readAt(fd, interp.offset, interp.filesz).toString('latin1').replace(/\0.*$/s, '');
+    return interp && read(interp.offset, interp.filesz).toString('latin1').replace(/\0.*$/s, '');
   });
 }
 
@@ -110,11 +119,11 @@ export interface DynamicSection {
 
 /** The dynamic section of an ELF file; undefined for a file that is not one (or has none). */
 export function elfDynamic(path: string): DynamicSection | undefined {
-  return withElf(path, ({ fd, is64, machine, segments }) => {
+  return withElf(path, ({ read, is64, machine, segments }) => {
     const dynamic = segments.find((segment) => segment.type === PT_DYNAMIC);
     if (!dynamic) return undefined;
     const size = is64 ? 16 : 8;
-    const table = readAt(fd, dynamic.offset, dynamic.filesz);
+    const table = read(dynamic.offset, dynamic.filesz);
     const entries: Array<[number, number]> = [];
     for (let at = 0; at + size <= table.length; at += size) {
       const tag = is64 ? Number(table.readBigInt64LE(at)) : table.readInt32LE(at);
@@ -126,7 +135,7 @@ export function elfDynamic(path: string): DynamicSection | undefined {
     const load = segments.find((s) => s.type === PT_LOAD && strtab !== undefined && s.vaddr <= strtab && strtab < s.vaddr + s.filesz);
     if (strtab === undefined || !load) return undefined;
     const base = load.offset + (strtab - load.vaddr);
-    const string = (offset: number) => readAt(fd, base + offset, 4096).toString('latin1').replace(/\0.*$/s, '');
+    const string = (offset: number) => read(base + offset, 4096).toString('latin1').replace(/\0.*$/s, '');
     const values = (wanted: number) => entries.filter(([tag]) => tag === wanted).map(([, value]) => string(value));
     const paths = (wanted: number) => values(wanted).flatMap((value) => value.split(':')).filter(Boolean);
     return { kind: `${is64 ? 64 : 32}:${machine}`, needed: values(DT_NEEDED), runpath: paths(DT_RUNPATH), rpath: paths(DT_RPATH) };
