@@ -46,13 +46,15 @@ interface ElfFile {
 }
 
 /**
- * Open a regular file without following a link or blocking on a FIFO, and
- * read its program headers; undefined for anything else.
+ * Open a regular file and read its program headers; undefined for anything
+ * else. A link is followed, as the loader follows `libfoo.so.1 ->
+ * libfoo.so.1.2`: reading runs nothing, a FIFO or device is refused without
+ * blocking, and readAt never reads past the file.
  */
 function openElf(path: string): ElfFile | undefined {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
     return undefined;
   }

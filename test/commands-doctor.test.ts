@@ -4,7 +4,7 @@
 // provides), the variables that defeat the environment, a venv made by
 // another interpreter, and the venv found where pipenv itself puts it.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { buildWheels, type BuiltWheels } from '../fixtures/index';
@@ -270,7 +270,9 @@ test("a wheel's own libraries are found through its RUNPATH, and what they need 
   const gcc = (...args: string[]) => execFileSync('gcc', ['-shared', '-fPIC', '-Wl,--no-as-needed', ...args], { cwd: build });
   writeFileSync(path.join(build, 'x.c'), 'int x(void) { return 1; }\n');
   gcc('-o', 'libabsent.so.7', '-Wl,-soname,libabsent.so.7', 'x.c');
-  gcc('-o', path.join(vendored, 'libvendored.so.1'), '-Wl,-soname,libvendored.so.1', 'x.c', '-L.', '-l:libabsent.so.7', '-lz');
+  // The soname a link to the versioned file, as a library's own install lays it out: the loader follows it.
+  gcc('-o', path.join(vendored, 'libvendored.so.1.0.0'), '-Wl,-soname,libvendored.so.1', 'x.c', '-L.', '-l:libabsent.so.7', '-lz');
+  symlinkSync('libvendored.so.1.0.0', path.join(vendored, 'libvendored.so.1'));
   gcc('-o', path.join(site, 'vendoring.cpython-311-x86_64-linux-gnu.so'), 'x.c', `-L${vendored}`, '-l:libvendored.so.1', '-Wl,--enable-new-dtags,-rpath,$ORIGIN/vendoring.libs');
 
   const native = check(doctor(box, box.project, { PIPENV_FHS_PACKAGES: 'fhsdemo' }).report, 'native-libraries');
